@@ -1,0 +1,101 @@
+"""Plain dataclasses for the domain: provisions, citations and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ROLES = ("student", "company", "staff")
+AUDIENCES = ("student", "company", "school")
+TRACKS = ("vd", "duaal", "all")
+PHASES = ("before", "during", "discrimination", "general")
+LANGUAGES = ("nl", "en")
+
+#: the audience a role's questions concern (staff work for the school)
+ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
+
+
+@dataclass(frozen=True)
+class Provision:
+    """One citable unit of the code: a definition, agreement, sub-item, paragraph or footnote."""
+
+    id: str
+    kind: str  # preamble | definition | intro | agreement | item | ambition | footnote | closing
+    path: tuple[str, ...]  # section path, e.g. ("3", "B", "Aanvullende afspraken voor …", "2", "a")
+    label_nl: str
+    label_en: str
+    text: str  # the Dutch text, verbatim (cleaned of extraction artifacts)
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+    footnotes: tuple[str, ...] = ()  # ids of footnotes attached to this provision
+    footnote_of: str | None = None  # for a footnote: the provision it belongs to
+    track: str = "all"  # vd | duaal | all, from the heading it stands under
+
+    @property
+    def section(self) -> str:
+        """Top-level section: 'pre', '1'…'4', 'slot' or 'fn'."""
+        return self.path[0]
+
+
+@dataclass(frozen=True)
+class Curation:
+    """The curated, human-reviewed layer for one provision (unofficial English and summaries)."""
+
+    id: str
+    nl: str
+    nl_sha256: str
+    title_nl: str
+    title_en: str
+    en: str
+    summary_nl: str
+    summary_en: str
+    audiences: tuple[str, ...]
+    track: str
+    phase: str
+    questions_nl: tuple[str, ...] = ()
+    questions_en: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited provision with its verbatim Dutch text and unofficial English rendering."""
+
+    id: str
+    label: str
+    text: str
+    text_en: str
+    score: float = 0.0
+
+
+@dataclass
+class Answer:
+    """What the assistant says to one question."""
+
+    question: str
+    language: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    role: str = "student"
+    #: why it abstained or which parts the code leaves open (machine-readable reasons)
+    reasons: list[str] = field(default_factory=list)
+    #: which path produced the text: "deterministic" or "llm:<backend>" (+ fallback reason)
+    produced_by: str = "deterministic"
+    #: the question after resolving an elliptical follow-up against the previous turn
+    resolved_question: str | None = None
+    track: str | None = None
+
+    def to_public_json(self, qid: object = None) -> dict[str, object]:
+        """The stable public JSON shape of `stagecode ask --json` (see README)."""
+        out: dict[str, object] = {} if qid is None else {"id": qid}
+        out.update(
+            {
+                "language": self.language,
+                "answer": self.answer,
+                "abstained": self.abstained,
+                "citations": [
+                    {"id": c.id, "label": c.label, "text": c.text, "text_en": c.text_en}
+                    for c in self.citations
+                ],
+            }
+        )
+        return out
