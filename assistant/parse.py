@@ -76,8 +76,9 @@ def clean(lines: list[str]) -> str:
             out = line
         elif out.endswith("/"):
             out += line
-        elif out.endswith("-") and line[0].islower() and not out.endswith(" -"):
-            out = out[:-1] + line
+        elif out.endswith("-") and not out.endswith(" -"):
+            # onder-⏎staande → onderstaande, but MKB-⏎Nederland → MKB-Nederland
+            out = (out[:-1] if line[0].islower() else out) + line
         else:
             out += " " + line
     return re.sub(r"\s+", " ", out).strip()
@@ -402,4 +403,4 @@ def body_text(raw: str) -> str:
         else:
             parts.append(strip_markers(clean(b.lines), numbers))
             parts.extend(strip_markers(clean(lines), numbers) for _, lines in b.items)
-    return "\n".join(parts)
+    return " ".join(x for x in parts if x)

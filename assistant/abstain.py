@@ -1,0 +1,113 @@
+"""Deciding when the code does not answer: injections, unrelated requests, silent topics,
+figures the code never sets, and weak evidence. Retrieval scores alone cannot tell these
+apart, so several signals are combined."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.corpus import Corpus, SilentTopic
+from assistant.retrieve import Hit
+from assistant.tokens import fold, words
+
+_INJECTION = re.compile(
+    "|".join(
+        [
+            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|policy|context)\b",
+            r"\b(negeer|vergeet|omzeil)\b.{0,40}\b(instructies?|regels?|opdrachten?|prompts?|richtlijnen|context)\b",
+            r"\b(system|systeem) ?prompt\b",
+            r"\b(you are now|from now on you|je bent nu|vanaf nu ben je|pretend|doe alsof|act as|jailbreak|developer mode|dan mode)\b",
+            r"^\s*(system|assistant|systeem)\s*:",
+            r"\b(print|show|reveal|repeat|output|toon|herhaal|geef)\b.{0,30}\b(your|je|jouw)\b.{0,20}\b(prompt|instructions|instructies)\b",
+            r"\b(just|only|simply) (say|answer|reply|respond)\b",
+            r"\b(zeg|antwoord|schrijf) (gewoon|alleen|enkel)\b",
+            r"<\s*/?\s*(system|instructions?|script)\b",
+        ]
+    )
+)
+
+# what kind of figure a question asks for, and what in the evidence would supply it
+_ASKS = {
+    "amount": re.compile(
+        r"\bhoeveel\b.{0,25}\b(geld|euro|vergoeding|vergoed|betaal\w*|loon|salaris|krijg)\b|"
+        r"\bhow much\b|\bwhat amount\b|\bhoogte\b|\bbedrag\b|€|\beuros?\b|\bminimum ?(wage|loon|jeugdloon)\b|"
+        r"\b(per|a|an) (maand|month|uur|hour)\b"
+    ),
+    "duration": re.compile(
+        r"\bhoe lang\b|\bhow long\b|\bhoeveel (weken|maanden|uur|uren|dagen|ec|ects|studiepunten)\b|"
+        r"\bhow many (weeks|months|hours|days|credits|ects)\b|\bper week\b|\bhours a week\b|"
+        r"\buren per\b|\bdagen per\b|\bdays a\b"
+    ),
+    "deadline": re.compile(r"\bdeadline\b|\buiterlijk\b|\bbinnen hoeveel\b|\bwithin how many\b|\bhoe snel\b"),
+}
+_SUPPLIES = {
+    "amount": re.compile(r"€|\beuro\b|\d+ ?%"),
+    "duration": re.compile(r"\b\d+ (weken|maanden|uur|dagen)\b"),
+    "deadline": re.compile(r"\b\d+ (dagen|weken)\b|\buiterlijk\b"),
+}
+
+# tuned on the dev split of eval/questions.jsonl (see eval/report.md)
+MIN_DENSE = 0.30
+MIN_DENSE_NO_LEXICAL = 0.42
+MIN_LEXICAL = 2.0
+
+
+@dataclass
+class Verdict:
+    """Whether to abstain, and why; `partial` answers part and says what is not set."""
+
+    abstain: bool
+    reasons: list[str] = field(default_factory=list)
+    silent: list[SilentTopic] = field(default_factory=list)
+    not_set: list[str] = field(default_factory=list)
+    partial: bool = False
+
+
+def is_injection(question: str) -> bool:
+    return bool(_INJECTION.search(fold(question)))
+
+
+def silent_topics(question: str, corpus: Corpus) -> list[SilentTopic]:
+    q = fold(question)
+    return [
+        t
+        for t in corpus.silent_topics
+        if any(fold(trigger) in q for trigger in (*t.triggers_nl, *t.triggers_en))
+    ]
+
+
+def asked_figures(question: str) -> list[str]:
+    q = fold(question)
+    return [kind for kind, pat in _ASKS.items() if pat.search(q)]
+
+
+def _clauses(question: str) -> list[str]:
+    parts = re.split(r"\?|;|\b(?:and|en|but|maar|plus)\b|,", fold(question))
+    return [p.strip() for p in parts if len(words(p)) >= 2]
+
+
+def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
+    """Combine the signals into one verdict."""
+    if is_injection(question):
+        return Verdict(True, ["injection"])
+    top = hits[0] if hits else None
+    dense = top.dense if top else 0.0
+    lexical = max((h.lexical for h in hits), default=0.0)
+    if top is None or (dense < MIN_DENSE_NO_LEXICAL and lexical < MIN_LEXICAL) or dense < MIN_DENSE:
+        return Verdict(True, ["not_covered" if lexical >= MIN_LEXICAL else "unrelated"])
+    silent = silent_topics(question, corpus)
+    figures = asked_figures(question)
+    evidence = " ".join(corpus.by_id[h.pid].text for h in hits[:3])
+    not_set = [f for f in figures if not _SUPPLIES[f].search(evidence)]
+    if not silent and not not_set:
+        return Verdict(False)
+    # the question may still have a part the code answers ("do I get paid, and how much?")
+    answerable = [
+        c for c in _clauses(question)
+        if not asked_figures(c) and not silent_topics(c, corpus)
+    ]
+    reasons = [f"silent:{t.id}" for t in silent] + [f"not_set:{f}" for f in not_set]
+    if answerable and len(_clauses(question)) > 1:
+        return Verdict(False, reasons, silent, not_set, partial=True)
+    return Verdict(True, reasons, silent, not_set)

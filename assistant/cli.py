@@ -1,0 +1,232 @@
+"""The `stagecode` command line: a thin shell over `Assistant` and the corpus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from assistant.domain import ROLES
+
+
+def _print_json(obj: object, out: TextIO = sys.stdout) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _provision_json(corpus, pid: str) -> dict:  # type: ignore[no-untyped-def]
+    p = corpus.by_id[pid]
+    c = corpus.curation.get(pid)
+    return {
+        "id": p.id, "kind": p.kind, "path": list(p.path), "label_nl": corpus.label(pid, "nl"),
+        "label_en": corpus.label(pid, "en"), "text": p.text, "text_en": c.en if c else "",
+        "summary_nl": c.summary_nl if c else "", "summary_en": c.summary_en if c else "",
+        "audiences": list(c.audiences) if c else [], "track": p.track,
+        "phase": c.phase if c else "", "parent": p.parent, "children": list(p.children),
+        "footnotes": list(p.footnotes), "footnote_of": p.footnote_of,
+    }
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from assistant.corpus import load_corpus
+
+    corpus = load_corpus(args.source) if args.source else load_corpus()
+    if args.action == "list":
+        for p in corpus.provisions:
+            if args.json:
+                _print_json(_provision_json(corpus, p.id))
+            else:
+                print(f"{p.id:<20} {corpus.label(p.id, args.lang)}")
+        return 0
+    if args.action == "stamp":
+        from assistant.corpus import stamp_curated
+
+        left = stamp_curated(corpus)
+        for pid in left:
+            print(f"{pid}: nl copy differs from the parsed text; review the entry, update it, stamp again", file=sys.stderr)
+        print(f"stamped {len(corpus.provisions) - len(left)} entries")
+        return 1 if left else 0
+    if args.action == "check":
+        problems = corpus.problems()
+        for line in problems:
+            print(line, file=sys.stderr)
+        print(f"{len(corpus.provisions)} provisions, {len(problems)} problems")
+        return 1 if problems else 0
+    if args.id not in corpus.by_id:
+        print(f"error: no provision {args.id!r}; `stagecode corpus list` shows the ids", file=sys.stderr)
+        return 2
+    data = _provision_json(corpus, args.id)
+    if args.json:
+        _print_json(data)
+    else:
+        print(f"{data['id']} — {data['label_nl']}\n{data['label_en']}\n")
+        print(data["text"])
+        if data["text_en"]:
+            print(f"\nEN (unofficial translation): {data['text_en']}")
+        print(f"\ntrack: {data['track']}  audiences: {', '.join(data['audiences'])}  phase: {data['phase']}")
+        if data["footnotes"]:
+            print("footnotes: " + ", ".join(data["footnotes"]))
+    return 0
+
+
+def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from assistant.assistant import Assistant
+
+    return Assistant.load(args.embeddings, args.index_dir, progress=sys.stderr.isatty())
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.assistant import InputError
+    from assistant.conversation import Conversation
+
+    if args.batch:
+        return _batch(args)
+    if args.question is None:
+        print("error: give a question, or --batch FILE", file=sys.stderr)
+        return 2
+    try:
+        from assistant.assistant import validate
+
+        validate(args.question, args.role, args.lang)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    assistant = _assistant(args)
+    answer = assistant.ask(args.question, args.role, args.lang, Conversation())
+    if args.json:
+        _print_json(answer.to_public_json())
+    else:
+        print(answer.answer)
+    return 0
+
+
+def _batch(args: argparse.Namespace) -> int:
+    """JSON lines in, one JSON line out per input in input order; bad lines reported, skipped."""
+    from assistant.assistant import InputError
+    from assistant.conversation import Conversation
+
+    path = Path(args.batch)
+    try:
+        lines = sys.stdin.read().splitlines() if args.batch == "-" else path.read_text(
+            encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.batch}: {exc}", file=sys.stderr)
+        return 2
+    assistant = _assistant(args)
+    chats: dict[object, Conversation] = {}
+    failures = 0
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or "question" not in item:
+                raise InputError('each line must be a JSON object with a "question"')
+            role = item.get("role") or args.role
+            chat_key = item.get("conversation")
+            chat = chats.setdefault(json.dumps(chat_key), Conversation()) if chat_key is not None else Conversation()
+            answer = assistant.ask(item["question"], role, args.lang, chat)
+            _print_json(answer.to_public_json(item.get("id")))
+        except (ValueError, InputError) as exc:  # json.JSONDecodeError is a ValueError
+            failures += 1
+            print(f"error: {args.batch} line {n}: {exc}", file=sys.stderr)
+            _print_json({"id": item.get("id") if isinstance(locals().get("item"), dict) else None,
+                         "error": str(exc)})
+        sys.stdout.flush()
+    return 1 if failures else 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    a = _assistant(args) if not args.rebuild else None
+    if args.rebuild:
+        from assistant.assistant import Assistant
+
+        a = Assistant.load(args.embeddings, args.index_dir, progress=True, rebuild=True)
+    m = a.retriever.index.manifest
+    print(f"index at {a.retriever.index.path}: {m.get('entries')} entries, model {m.get('embeddings')}, corpus {m.get('corpus')}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from assistant.corpus import ROOT
+
+    path = ROOT / "eval" / "runner.py"
+    if not path.exists():
+        print(f"error: {path} not found: `stagecode eval` runs from a source checkout", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("stagecode_eval_runner", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return int(module.main(args))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from assistant.gradio_ui import serve
+
+    serve(host=args.host, port=args.port, embeddings=args.embeddings, index_dir=args.index_dir)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stagecode", description="Answers questions about the Stagecode hbo, citing exact provisions.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--embeddings", help="embedding model spec (default: env STAGECODE_EMBEDDINGS or use-multilingual)")
+    common.add_argument("--index-dir", help="where the index lives (default: env STAGECODE_INDEX_DIR or ./index)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", parents=[common], help="ask a question")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--role", default="student", help="student | company | staff")
+    ask.add_argument("--lang", choices=["nl", "en"], help="answer language (default: the question's)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("--batch", help="JSON lines file of questions ('-' for stdin)")
+    ask.set_defaults(func=cmd_ask)
+
+    corpus = sub.add_parser("corpus", help="list, show, check provisions; stamp reviewed curated entries")
+    corpus.add_argument("action", choices=["list", "show", "check", "stamp"])
+    corpus.add_argument("id", nargs="?")
+    corpus.add_argument("--json", action="store_true")
+    corpus.add_argument("--lang", choices=["nl", "en"], default="nl")
+    corpus.add_argument("--source", help="a .txt, .md or .pdf of the code to parse instead")
+    corpus.set_defaults(func=cmd_corpus)
+
+    index = sub.add_parser("index", parents=[common], help="build the index (if missing or stale)")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even when up to date")
+    index.set_defaults(func=cmd_index)
+
+    ev = sub.add_parser("eval", parents=[common], help="run the evaluation and write eval/report.md")
+    ev.add_argument("--quick", action="store_true", help="skip the baseline and model comparison")
+    ev.set_defaults(func=cmd_eval)
+
+    serve = sub.add_parser("serve", parents=[common], help="start the chat app on 127.0.0.1:7860")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "role", None) and args.role not in ROLES:
+        print(f"error: unknown role {args.role!r}; choose one of: {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    if args.command == "corpus" and args.action == "show" and not args.id:
+        print("error: corpus show needs an ID", file=sys.stderr)
+        return 2
+    from assistant.corpus import CorpusError
+    from assistant.embeddings import EmbeddingError
+    from assistant.index import IndexError_
+    from assistant.source import SourceError
+
+    try:
+        return int(args.func(args))
+    except (SourceError, CorpusError, EmbeddingError, IndexError_) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

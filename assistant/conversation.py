@@ -1,0 +1,63 @@
+"""Chat history and resolving elliptical follow-ups against the previous turn, without an LLM."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.retrieve import question_track
+from assistant.tokens import fold, words
+
+# openings that only make sense after an earlier question
+_OPENERS = re.compile(
+    r"^(and|but|so|also|what about|how about|same for|what if|and if|does that|does this|"
+    r"does it|is that|is this|is it|do they|who pays for (that|it|this)|why|"
+    r"en|maar|dus|ook|hoe zit het|en als|wat als|geldt dat|geldt dit|geldt het|is dat|"
+    r"wie betaalt dat|en wie|en wat|en hoe|waarom|ook voor)\b"
+)
+_PRONOUNS = frozenset("dat dit het die daar daarvoor daarvan that this it those these they them".split())
+
+
+@dataclass
+class Turn:
+    question: str
+    resolved: str
+    track: str | None
+    cited: list[str]
+    language: str
+
+
+@dataclass
+class Conversation:
+    """One user's chat: its turns, in order. Held in memory only, never written anywhere."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    @property
+    def last(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether a question leans on the previous one ('and for dual students?')."""
+    q = fold(question).strip(" ?!.")
+    tokens = q.split()
+    if not tokens:
+        return False
+    if _OPENERS.match(q) and len(tokens) <= 12:
+        return True
+    content = words(question)
+    return len(tokens) <= 7 and any(t in _PRONOUNS for t in tokens) and len(content) <= 3
+
+
+def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None, bool]:
+    """Return (query to search, track, whether it was a follow-up).
+
+    A follow-up is searched together with the previous turn's resolved question; a track it
+    names ("and for dual programmes?") replaces the previous turn's track.
+    """
+    track = question_track(question)
+    last = conversation.last if conversation else None
+    if last is None or not is_follow_up(question):
+        return question, track, False
+    return f"{last.resolved} {question}", track or last.track, True

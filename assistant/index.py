@@ -1,0 +1,213 @@
+"""The local index: a persistent Chroma collection (several entries per provision) + BM25.
+
+Each provision is embedded several ways — its Dutch text, English rendering, summaries,
+title and the questions it answers — all carrying the provision id (LangChain's
+multi-vector pattern). A manifest records what the index was built from; a missing, stale
+or unreadable index is rebuilt, under a file lock so two processes never build at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb  # noqa: E402
+from chromadb.config import Settings  # noqa: E402
+from langchain_chroma import Chroma  # noqa: E402
+from langchain_community.retrievers import BM25Retriever  # noqa: E402
+from langchain_core.documents import Document  # noqa: E402
+from langchain_core.embeddings import Embeddings  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from assistant.corpus import ROOT, Corpus  # noqa: E402
+from assistant.tokens import analyze  # noqa: E402
+
+INDEX_DIR = Path(os.environ.get("STAGECODE_INDEX_DIR", ROOT / "index"))
+COLLECTION = "provisions"
+MANIFEST = "manifest.json"
+FORMAT = 1  # bump when the entry layout changes
+
+
+class IndexError_(RuntimeError):
+    """The index cannot be built or opened; the message says what to do."""
+
+
+def entries(corpus: Corpus) -> list[Document]:
+    """All vector-store entries: several per provision, each pointing to its id."""
+    docs = []
+    for p in corpus.provisions:
+        c = corpus.curation.get(p.id)
+        fields: list[tuple[str, str, str]] = [("text", "nl", p.text)]
+        if c is not None:
+            fields += [
+                ("en", "en", c.en),
+                ("summary", "nl", c.summary_nl),
+                ("summary", "en", c.summary_en),
+                ("title", "nl", f"{c.title_nl}. {c.title_en}"),
+            ]
+            fields += [("question", "nl", q) for q in c.questions_nl]
+            fields += [("question", "en", q) for q in c.questions_en]
+        for i, (kind, lang, text) in enumerate(fields):
+            if text.strip():
+                docs.append(
+                    Document(
+                        page_content=text,
+                        id=f"{p.id}#{i}",
+                        metadata={"pid": p.id, "field": kind, "lang": lang},
+                    )
+                )
+    return docs
+
+
+def lexical_documents(corpus: Corpus) -> list[Document]:
+    """One BM25 document per provision: all its texts together, for sound term statistics."""
+    by_pid: dict[str, list[str]] = {}
+    for d in entries(corpus):
+        by_pid.setdefault(d.metadata["pid"], []).append(d.page_content)
+    return [Document(page_content="\n".join(t), metadata={"pid": pid}) for pid, t in by_pid.items()]
+
+
+@dataclass
+class Index:
+    """An opened index: the Chroma store, the BM25 retriever and what they were built from."""
+
+    store: Chroma
+    bm25: BM25Retriever
+    manifest: dict
+    path: Path
+
+
+def _client(path: Path) -> chromadb.ClientAPI:
+    return chromadb.PersistentClient(
+        path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def _store(path: Path, embeddings: Embeddings) -> Chroma:
+    # our own embedding function always: Chroma's default one downloads a model
+    return Chroma(
+        collection_name=COLLECTION,
+        embedding_function=embeddings,
+        client=_client(path),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def expected_manifest(corpus: Corpus, embeddings: Embeddings) -> dict:
+    return {
+        "format": FORMAT,
+        "corpus": corpus.fingerprint,
+        "embeddings": getattr(embeddings, "spec", type(embeddings).__name__),
+        "embeddings_version": getattr(embeddings, "version", ""),
+        "chromadb": version("chromadb"),
+        "langchain_chroma": version("langchain-chroma"),
+    }
+
+
+def _matches(manifest: dict | None, expected: dict) -> bool:
+    return manifest is not None and all(manifest.get(k) == v for k, v in expected.items())
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        return json.loads((path / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def _lock(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progress: bool = True) -> Path:
+    """Embed every entry into a fresh Chroma store, then swap it in atomically."""
+    docs = entries(corpus)
+    tmp = root / f".building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    store = _store(tmp, embeddings)
+    batch = 64
+    bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
+    for i in range(0, len(docs), batch):
+        chunk = docs[i : i + batch]
+        vectors = embeddings.embed_documents([d.page_content for d in chunk])
+        store._collection.upsert(  # vectors precomputed so one batch call embeds them
+            ids=[d.id for d in chunk],
+            embeddings=vectors,  # type: ignore[arg-type]
+            documents=[d.page_content for d in chunk],
+            metadatas=[d.metadata for d in chunk],
+        )
+        bar.update(len(chunk))
+    bar.close()
+    manifest = expected_manifest(corpus, embeddings) | {"entries": len(docs), "built": time.time()}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    del store
+    final = root / "chroma"
+    old = root / f".old-{os.getpid()}"
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _open(path: Path, embeddings: Embeddings, manifest: dict) -> Chroma | None:
+    """Open the store if it is whole: readable and holding as many entries as were written."""
+    try:
+        store = _store(path, embeddings)
+        if store._collection.count() != manifest.get("entries"):
+            return None
+        return store
+    except Exception:  # a truncated or corrupted sqlite file raises many kinds of errors
+        return None
+
+
+def open_index(
+    corpus: Corpus,
+    embeddings: Embeddings,
+    root: Path = INDEX_DIR,
+    progress: bool = True,
+    rebuild: bool = False,
+) -> Index:
+    """Open the index, (re)building it when it is missing, stale, or unreadable."""
+    expected = expected_manifest(corpus, embeddings)
+    path = root / "chroma"
+    store = None
+    manifest = _read_manifest(path)
+    if not rebuild and _matches(manifest, expected):
+        store = _open(path, embeddings, manifest or {})
+    if store is None:
+        try:
+            with _lock(root):
+                manifest = _read_manifest(path)  # another process may have built it meanwhile
+                if rebuild or not _matches(manifest, expected) or _open(
+                    path, embeddings, manifest or {}
+                ) is None:
+                    build(corpus, embeddings, root, progress)
+                manifest = _read_manifest(path)
+        except OSError as exc:
+            raise IndexError_(
+                f"cannot write the index under {root}: {exc.strerror}. Set STAGECODE_INDEX_DIR "
+                "to a writable folder."
+            ) from exc
+        store = _open(path, embeddings, manifest or {})
+        if store is None:
+            raise IndexError_(f"the index under {path} could not be opened after a rebuild")
+    bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
+    return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path)

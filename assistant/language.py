@@ -1,0 +1,49 @@
+"""Which language a question is in: Dutch or English, or another one we do not answer in."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from assistant.tokens import fold
+
+_NL = frozenset(
+    "de het een en ik je jij mijn is zijn wat hoe wie waar wanneer waarom moet mag krijg "
+    "kan geen niet ook van voor met bij naar dat dit als of er wordt heb heeft mijn ons welke "
+    "stage stagiair bedrijf hogeschool begeleider vergoeding opleiding".split()
+)
+_EN = frozenset(
+    "the a an and i you my is are what how who where when why must may can do does get "
+    "not also of for with at to that this if there have has our which internship intern "
+    "company school supervisor allowance pay paid".split()
+)
+
+
+@lru_cache(maxsize=2)
+def _identifier(restricted: bool):  # type: ignore[no-untyped-def]
+    """py3langid's model (shipped in the package); restricted to nl/en or over all languages."""
+    from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
+    if restricted:
+        ident.set_languages(["nl", "en"])
+    return ident
+
+
+def detect(text: str) -> str:
+    """Return 'nl', 'en', or the ISO code of another language (e.g. 'de', 'tr', 'ar').
+
+    Short questions mix languages ("my stage", "VOG"), so a count of Dutch and English
+    function words decides first; py3langid decides when those do not.
+    """
+    tokens = fold(text).replace("?", " ").split()
+    nl = sum(t in _NL for t in tokens)
+    en = sum(t in _EN for t in tokens)
+    if abs(nl - en) >= 2 or (nl + en >= 1 and (nl == 0 or en == 0) and len(tokens) <= 4):
+        return "nl" if nl > en else "en"
+    lang, prob = _identifier(False).classify(text)
+    if lang in ("nl", "en"):
+        return str(lang)
+    if prob > 0.7 and nl + en <= 1:
+        return str(lang)
+    # mixed or low-confidence text: choose between our two languages
+    return str(_identifier(True).classify(text)[0])

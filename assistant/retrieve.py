@@ -1,0 +1,114 @@
+"""Hybrid retrieval over provisions: dense (Chroma, multi-vector) + BM25, fused by rank.
+
+LangChain's EnsembleRetriever fuses ranks too, but returns no scores and cannot aggregate
+several entries of one provision before fusing, and both are needed here: scores feed the
+abstention decision, and a provision must not win just because it has more entries. So the
+fusion (weighted reciprocal rank fusion) is ours; the stores are LangChain's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.corpus import Corpus
+from assistant.domain import ROLE_AUDIENCE
+from assistant.index import Index
+from assistant.tokens import analyze, fold
+
+RRF_K = 20
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 0.8
+ROLE_BOOST = 0.08
+TRACK_PENALTY = 0.5
+
+_DUAAL = re.compile(r"\b(duaal|duale|dual|werkplekleren|werkend leren|leerwerk\w*|work-?based)\b")
+_VD = re.compile(r"\b(voltijd\w*|deeltijd\w*|full[- ]?time|part[- ]?time|fulltime|parttime)\b")
+
+
+def question_track(text: str) -> str | None:
+    """'duaal' or 'vd' when the question is about one track, else None."""
+    t = fold(text)
+    d, v = bool(_DUAAL.search(t)), bool(_VD.search(t))
+    if d and not v:
+        return "duaal"
+    if v and not d:
+        return "vd"
+    return None
+
+
+@dataclass
+class Hit:
+    """A provision found for a query, with the evidence behind its rank."""
+
+    pid: str
+    score: float  # fused score, after role and track adjustments
+    dense: float = 0.0  # best cosine similarity among the provision's entries
+    lexical: float = 0.0  # BM25 score of the provision's document
+    matched: list[str] = field(default_factory=list)  # which entry kinds matched best
+
+
+@dataclass
+class Retriever:
+    """Runs one query against an opened index."""
+
+    corpus: Corpus
+    index: Index
+    embeddings: Embeddings
+    k_entries: int = 80
+
+    def dense(self, query: str) -> dict[str, tuple[float, str]]:
+        """Best cosine similarity per provision (entries aggregated by max)."""
+        vector = self.embeddings.embed_query(query)
+        found = self.index.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=self.k_entries
+        )
+        best: dict[str, tuple[float, str]] = {}
+        for doc, distance in found:
+            pid = doc.metadata["pid"]
+            sim = 1.0 - float(distance)  # cosine space: distance = 1 - cosine
+            if pid not in best or sim > best[pid][0]:
+                best[pid] = (sim, doc.metadata.get("field", ""))
+        return best
+
+    def lexical(self, query: str) -> dict[str, float]:
+        """BM25 score per provision. BM25Retriever drops scores, so ask its vectorizer."""
+        tokens = analyze(query)
+        if not tokens:
+            return {}
+        scores = self.index.bm25.vectorizer.get_scores(tokens)
+        docs = self.index.bm25.docs
+        return {d.metadata["pid"]: float(s) for d, s in zip(docs, scores, strict=True) if s > 0}
+
+    def search(
+        self, query: str, role: str | None = None, track: str | None = None, k: int = 8
+    ) -> list[Hit]:
+        dense = self.dense(query)
+        lexical = self.lexical(query)
+        dense_rank = sorted(dense, key=lambda p: -dense[p][0])
+        lex_rank = sorted(lexical, key=lambda p: -lexical[p])
+        fused: dict[str, float] = {}
+        for rank, pid in enumerate(dense_rank):
+            fused[pid] = fused.get(pid, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
+        for rank, pid in enumerate(lex_rank):
+            fused[pid] = fused.get(pid, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
+        audience = ROLE_AUDIENCE.get(role or "")
+        hits = []
+        for pid, score in fused.items():
+            c = self.corpus.curation.get(pid)
+            p = self.corpus.by_id[pid]
+            if audience and c is not None and audience in c.audiences:
+                score *= 1 + ROLE_BOOST
+            ptrack = p.track
+            if track and ptrack != "all" and ptrack != track:
+                score *= TRACK_PENALTY
+            elif track and ptrack == track:
+                score *= 1 + ROLE_BOOST
+            hits.append(
+                Hit(pid, score, dense.get(pid, (0.0, ""))[0], lexical.get(pid, 0.0),
+                    [dense.get(pid, (0.0, ""))[1]])
+            )
+        hits.sort(key=lambda h: -h.score)
+        return hits[:k]

