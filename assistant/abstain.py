@@ -30,7 +30,9 @@ _INJECTION = re.compile(
 # what kind of figure a question asks for, and what in the evidence would supply it
 _ASKS = {
     "amount": re.compile(
-        r"\bhoeveel\b.{0,25}\b(geld|euro|vergoeding|vergoed|betaal\w*|loon|salaris|krijg)\b|"
+        r"\b(hoeveel|how much)\b.*\b(geld|euro|\w*vergoeding|vergoed|betaal\w*|\w*loon|salaris|krijg|"
+        r"allowance|pay|paid|money|wage|salary|fee|costs?|kosten)\b|"
+        r"\b(\w*vergoeding|allowance|pay|salary|wage|\w*loon)\b.*\b(hoeveel|how much)\b|"
         r"\bhow much\b|\bwhat amount\b|\bhoogte\b|\bbedrag\b|€|\beuros?\b|\bminimum ?(wage|loon|jeugdloon)\b|"
         r"\b(per|a|an) (maand|month|uur|hour)\b"
     ),

@@ -12,7 +12,8 @@ from assistant.corpus import Corpus
 from assistant.domain import Answer, Citation
 from assistant.retrieve import Hit
 
-CITE_RATIO = 0.8  # cite a further provision only when it scores this close to the best
+CITE_RATIO = 0.8  # cite a further provision only when its fused score is this close to the best
+CITE_DENSE_GAP = 0.05  # … and its similarity to the question at most this much lower
 MAX_CITATIONS = 3
 
 TEXTS = {
@@ -82,16 +83,19 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None) -> tuple[list[Hit
     """
     other: list[str] = []
     chosen: list[Hit] = []
-    best = None
+    best: float | None = None
+    best_dense = 0.0
     for h in hits:
         p = corpus.by_id[h.pid]
         if track and p.track not in ("all", track):
-            if best is None or h.score >= CITE_RATIO * best:
+            # judged on its score before the track penalty: is it what the asker looked for?
+            if best is None or h.base >= CITE_RATIO * best:
                 other.append(h.pid)
             continue
         if best is None:
-            best = h.score
-        elif h.score < CITE_RATIO * best or len(chosen) >= MAX_CITATIONS:
+            best, best_dense = h.score, h.dense
+        elif (h.score < CITE_RATIO * best or h.dense < best_dense - CITE_DENSE_GAP
+              or len(chosen) >= MAX_CITATIONS):
             break
         chosen.append(h)
     # a lead-in ("… zorgt in ieder geval:") says nothing without its items

@@ -48,6 +48,7 @@ class Hit:
     dense: float = 0.0  # best cosine similarity among the provision's entries
     lexical: float = 0.0  # BM25 score of the provision's document
     matched: list[str] = field(default_factory=list)  # which entry kinds matched best
+    base: float = 0.0  # fused score before the track penalty
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Retriever:
             p = self.corpus.by_id[pid]
             if audience and c is not None and audience in c.audiences:
                 score *= 1 + ROLE_BOOST
+            base = score
             ptrack = p.track
             if track and ptrack != "all" and ptrack != track:
                 score *= TRACK_PENALTY
@@ -108,7 +110,7 @@ class Retriever:
                 score *= 1 + ROLE_BOOST
             hits.append(
                 Hit(pid, score, dense.get(pid, (0.0, ""))[0], lexical.get(pid, 0.0),
-                    [dense.get(pid, (0.0, ""))[1]])
+                    [dense.get(pid, (0.0, ""))[1]], base)
             )
         hits.sort(key=lambda h: -h.score)
         return hits[:k]

@@ -6,7 +6,8 @@ fpdf2: the body line by line in its own pages, each page's footnotes at the bott
 smaller font under a short rule, superscript footnote markers, and a centred page number.
 Reading that PDF back must give the same provisions as the text. The other builders make
 the files the reader must refuse with a clear message: password-protected, blank,
-image-only (a scan without OCR), truncated, no pages, and a non-PDF renamed to .pdf.
+image-only (a scan without OCR), rotated text, page numbers only, truncated, no pages, and
+a non-PDF renamed to .pdf.
 
 Only fpdf2, Pillow, pypdf and the DejaVu Sans font that ships inside matplotlib are used:
 no downloads, no system fonts.
@@ -242,6 +243,26 @@ def build_image_only_pdf(dest: Path, kind: str = "image") -> Path:
         pdf.rect(LEFT, 80.0, 300.0, 120.0, style="F")
     else:
         raise ValueError(f"unknown kind {kind!r}")
+    pdf.output(str(dest))
+    return dest
+
+
+def build_rotated_pdf(dest: Path) -> Path:
+    """A PDF whose only text runs sideways (rotated 90 degrees), which the reader cannot lay out."""
+    pdf = CodePdf()
+    pdf.add_page()
+    with pdf.rotation(90, LEFT + 40.0, 400.0):
+        pdf.text(LEFT + 40.0, 400.0, "Stagecode hbo")
+    pdf.output(str(dest))
+    return dest
+
+
+def build_page_numbers_only_pdf(dest: Path, pages: int = 2) -> Path:
+    """A PDF whose pages hold nothing but a centred page number."""
+    pdf = CodePdf()
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.text((PAGE_W - pdf.get_string_width(str(number))) / 2, PAGE_NO_BASELINE, str(number))
     pdf.output(str(dest))
     return dest
 

@@ -24,6 +24,8 @@ from pdf_fixture import (
     build_image_only_pdf,
     build_no_pages_pdf,
     build_not_a_pdf,
+    build_page_numbers_only_pdf,
+    build_rotated_pdf,
     build_truncated_pdf,
     split_pages,
 )
@@ -184,6 +186,11 @@ BAD_FILES = {
         ["image-only", "no text layer", "OCR"],
     ),
     "no-pages": (lambda d, src: build_no_pages_pdf(d / "no-pages.pdf"), ["no pages"]),
+    "rotated": (lambda d, src: build_rotated_pdf(d / "rotated.pdf"), ["no upright text", "rotated"]),
+    "page-numbers-only": (
+        lambda d, src: build_page_numbers_only_pdf(d / "numbers.pdf"),
+        ["no text besides page numbers"],
+    ),
     "truncated": (lambda d, src: build_truncated_pdf(d / "truncated.pdf", src), ["truncated", "%%EOF"]),
     "damaged": (
         lambda d, src: build_not_a_pdf(d / "damaged.pdf", src.read_bytes()[:5000] + b"\n%%EOF\n"),
