@@ -17,6 +17,8 @@ _INJECTION = re.compile(
             r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|policy|context)\b",
             r"\b(negeer|vergeet|omzeil)\b.{0,40}\b(instructies?|regels?|opdrachten?|prompts?|richtlijnen|context)\b",
             r"\b(system|systeem) ?prompt\b",
+            r"\b(negeer|ignore|disregard)\s+(de|het|alle|je|jouw|the|all|your|any|previous|prior|eerdere|vorige)\b",
+            r"\bwithout (any )?restrictions\b|\bzonder (enige )?beperkingen\b|\byou are dan\b",
             r"\b(you are now|from now on you|je bent nu|vanaf nu ben je|pretend|doe alsof|act as|jailbreak|developer mode|dan mode)\b",
             r"^\s*(system|assistant|systeem)\s*:",
             r"\b(print|show|reveal|repeat|output|toon|herhaal|geef)\b.{0,30}\b(your|je|jouw)\b.{0,20}\b(prompt|instructions|instructies)\b",
@@ -84,9 +86,17 @@ def asked_figures(question: str) -> list[str]:
     return [kind for kind, pat in _ASKS.items() if pat.search(q)]
 
 
+_QUESTION_START = (
+    r"(?:hoe|hoeveel|wat|wie|wanneer|waar|welke|mag|mogen|moet|moeten|kan|kunnen|krijg|krijgen|"
+    r"is|zijn|heb|hebben|how|what|who|when|where|which|can|could|must|should|do|does|did|is|are|will|may)"
+)
+
+
 def _clauses(question: str) -> list[str]:
-    parts = re.split(r"\?|;|\b(?:and|en|but|maar|plus)\b|,", fold(question))
-    return [p.strip() for p in parts if len(words(p)) >= 2]
+    """The separate questions in one message: 'do I get paid, and how much?' has two."""
+    q = fold(question)
+    parts = re.split(rf"\?|;|(?:,|\band\b|\ben\b|\bmaar\b|\bbut\b)\s+(?={_QUESTION_START}\b)", q)
+    return [p.strip() for p in parts if words(p)]
 
 
 def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
@@ -107,9 +117,13 @@ def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
     # the question may still have a part the code answers ("do I get paid, and how much?")
     answerable = [
         c for c in _clauses(question)
-        if not asked_figures(c) and not silent_topics(c, corpus)
+        if re.match(rf"{_QUESTION_START}\b", c) and len(words(c)) >= 2
+        and not asked_figures(c) and not silent_topics(c, corpus)
     ]
     reasons = [f"silent:{t.id}" for t in silent] + [f"not_set:{f}" for f in not_set]
-    if answerable and len(_clauses(question)) > 1:
+    # the open part must be a question of its own, not context ("I was sick, do I …?")
+    open_parts = [c for c in _clauses(question) if asked_figures(c) or silent_topics(c, corpus)]
+    own = all(re.match(rf"{_QUESTION_START}\b", c) or len(words(c)) <= 2 for c in open_parts)
+    if answerable and own and len(_clauses(question)) > 1:
         return Verdict(False, reasons, silent, not_set, partial=True)
     return Verdict(True, reasons, silent, not_set)

@@ -12,8 +12,8 @@ from assistant.corpus import Corpus
 from assistant.domain import Answer, Citation
 from assistant.retrieve import Hit
 
-CITE_RATIO = 0.8  # cite a further provision only when its fused score is this close to the best
-CITE_DENSE_GAP = 0.05  # … and its similarity to the question at most this much lower
+CITE_RATIO = 0.9  # cite a further provision only when its fused score is this close to the best
+CITE_DENSE_GAP = 0.0  # … and its similarity to the question at most this much lower
 MAX_CITATIONS = 3
 
 TEXTS = {

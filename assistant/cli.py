@@ -119,6 +119,7 @@ def _batch(args: argparse.Namespace) -> int:
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        item: object = None
         try:
             item = json.loads(line)
             if not isinstance(item, dict) or "question" not in item:
@@ -131,8 +132,7 @@ def _batch(args: argparse.Namespace) -> int:
         except (ValueError, InputError) as exc:  # json.JSONDecodeError is a ValueError
             failures += 1
             print(f"error: {args.batch} line {n}: {exc}", file=sys.stderr)
-            _print_json({"id": item.get("id") if isinstance(locals().get("item"), dict) else None,
-                         "error": str(exc)})
+            _print_json({"id": item.get("id") if isinstance(item, dict) else None, "error": str(exc)})
         sys.stdout.flush()
     return 1 if failures else 0
 
@@ -159,6 +159,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     spec = importlib.util.spec_from_file_location("stagecode_eval_runner", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return int(module.main(args))
 

@@ -15,7 +15,7 @@ _OPENERS = re.compile(
     r"en|maar|dus|ook|hoe zit het|en als|wat als|geldt dat|geldt dit|geldt het|is dat|"
     r"wie betaalt dat|en wie|en wat|en hoe|waarom|ook voor)\b"
 )
-_PRONOUNS = frozenset("dat dit het die daar daarvoor daarvan that this it those these they them".split())
+_PRONOUNS = frozenset(["dat", "dit", "het", "die", "daar", "daarvoor", "daarvan", "that", "this", "it", "those", "these", "they", "them"])
 
 
 @dataclass

@@ -158,9 +158,7 @@ def split_blocks(raw: str) -> list[Block]:
                 continue
         if not stripped:
             # a line of only white space (not empty) ends a paragraph or a bullet list
-            if line and cur is not None and cur.kind in ("para", "bullet"):
-                close()
-            elif not line and cur is not None and cur.kind == "para":
+            if line and cur is not None and cur.kind in ("para", "bullet") or not line and cur is not None and cur.kind == "para":
                 close()
             continue
         m = _FOOTNOTE.match(plain)

@@ -20,7 +20,7 @@ from assistant.tokens import analyze, fold
 
 RRF_K = 20
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.8
+LEXICAL_WEIGHT = 2.5
 ROLE_BOOST = 0.08
 TRACK_PENALTY = 0.5
 

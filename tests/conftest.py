@@ -1,0 +1,23 @@
+"""Shared fixtures: one real Assistant (real model, real Chroma) on a temporary index."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def assistant(index_dir: str):  # type: ignore[no-untyped-def]
+    from assistant.assistant import Assistant
+
+    return Assistant.load(index_dir=index_dir, progress=False)

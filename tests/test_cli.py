@@ -1,0 +1,89 @@
+"""The `stagecode` command line, including the public `ask --batch --json` contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(args: list[str], index_dir: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"STAGECODE_INDEX_DIR": index_dir}
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], input=stdin, env=env,
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def cli_index(assistant, index_dir: str) -> str:
+    return index_dir  # the session fixture has built the index already
+
+
+def test_batch_json_schema_is_stable_and_in_input_order(cli_index: str, tmp_path: Path) -> None:
+    lines = [
+        {"id": "a", "question": "Do I get my travel costs reimbursed?", "role": "student", "conversation": "c1"},
+        {"id": 2, "question": "Mag de hogeschool ons kosten rekenen voor de stagebegeleiding?", "role": "company"},
+        {"id": "b", "question": "and for dual students?", "conversation": "c1"},
+        {"id": "c", "question": "What is the capital of France?"},
+    ]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    proc = run(["ask", "--batch", str(path), "--json"], cli_index)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", 2, "b", "c"]
+    for o in out:
+        assert list(o) == ["id", "language", "answer", "abstained", "citations"]
+        assert o["language"] in ("nl", "en") and isinstance(o["answer"], str) and isinstance(o["abstained"], bool)
+        for c in o["citations"]:
+            assert list(c) == ["id", "label", "text", "text_en"]
+    assert out[0]["citations"][0]["id"] == "3B.vd.4" and out[0]["language"] == "en"
+    assert out[1]["language"] == "nl" and out[1]["citations"][0]["id"] == "3B.2"
+    # the follow-up shares the conversation of line "a"
+    assert any(c["id"] in ("3A.duaal", "3B.duaal.1") for c in out[2]["citations"])
+    assert out[3]["abstained"] is True and out[3]["citations"] == []
+
+
+def test_batch_reports_a_bad_line_and_goes_on(cli_index: str, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 1, "question": "Wie betaalt mijn VOG?"}\n{not json\n'
+                    '{"id": 3, "question": ""}\n{"id": 4, "question": "hi", "role": "ceo"}\n'
+                    '{"id": 5, "question": "Wie betaalt mijn VOG?"}\n', encoding="utf-8")
+    proc = run(["ask", "--batch", str(path), "--json"], cli_index)
+    assert proc.returncode == 1
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, None, 3, 4, 5]
+    assert "error" in out[1] and "error" in out[2] and "role" in out[3]["error"]
+    assert out[4]["citations"][0]["id"] == "3B.vd.4"
+    assert "line 2" in proc.stderr and "line 3" in proc.stderr
+
+
+def test_single_question_and_bad_input_exit_codes(cli_index: str) -> None:
+    ok = run(["ask", "Krijg ik een onkostenvergoeding?", "--json"], cli_index)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["citations"][0]["id"] == "3B.vd.4"
+    for args in (["ask", "   "], ["ask", "x" * 2001], ["ask", "hoi", "--role", "ceo"]):
+        proc = run(args, cli_index)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_corpus_list_and_show(tmp_path: Path) -> None:
+    listing = run(["corpus", "list"], str(tmp_path))
+    assert listing.returncode == 0
+    assert len(listing.stdout.splitlines()) == 62 and listing.stdout.startswith("pre.doel")
+    shown = json.loads(run(["corpus", "show", "3B.vd.4", "--json"], str(tmp_path)).stdout)
+    assert shown["track"] == "vd" and "VOG" in shown["text"] and "certificate" in shown["text_en"]
+    missing = run(["corpus", "show", "9.9"], str(tmp_path))
+    assert missing.returncode == 2 and "no provision" in missing.stderr
+    assert run(["corpus", "check"], str(tmp_path)).returncode == 0
+
+
+def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "code.pdf"
+    bad.write_text("not a pdf at all")
+    proc = run(["corpus", "list", "--source", str(bad)], str(tmp_path))
+    assert proc.returncode == 2 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
