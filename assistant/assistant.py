@@ -133,7 +133,9 @@ class Assistant:
             hits = self.retriever.search(query, role, track)
             answer = compose(q, language, role, hits, judge(query, hits, self.corpus), self.corpus, track)
         answer.resolved_question = query if query != q else None
-        if conversation is not None:
+        # a turn the code did not answer (an injection, an unrelated request) is no context
+        if conversation is not None and not (answer.abstained and set(answer.reasons) & {
+            "injection", "unrelated", "no_such_provision"}):
             conversation.turns.append(
                 Turn(q, query, track, [c.id for c in answer.citations], language)
             )

@@ -34,7 +34,8 @@ UI: dict[str, dict[str, Any]] = {
     "en": {
         "title": "Stagecode hbo assistant",
         "notice": "Unofficial assistant. The Dutch text of the Stagecode hbo is authoritative; the "
-        "English renderings are unofficial translations. Your questions are not stored or logged.",
+        "English renderings are unofficial translations. Your questions are not stored or logged; the "
+        "conversation is kept in memory for this browser session only.",
         "tab_chat": "Ask", "tab_browse": "Browse the code", "tab_checklist": "Checklist",
         "role": "I am", "lang": "Language",
         "roles": {"student": "Student", "company": "Company (placement)", "staff": "School staff"},
@@ -53,6 +54,8 @@ UI: dict[str, dict[str, Any]] = {
         "count": "{n} of {total} provisions", "none": "No provision matches this search.",
         "track": "Programme", "tracks": {"vd": "Full-time / part-time", "duaal": "Dual"},
         "export": "Export Markdown",
+        "md_footer": "Unofficial checklist made by the Stagecode hbo assistant. The Dutch text of "
+        "the Stagecode hbo is authoritative.",
         "checklist": "Checklist for {role} — {track}",
         "checklist_note": "Every provision of the Stagecode hbo that concerns you, by phase. "
         "The Dutch text is authoritative; see the Browse tab for the full text.",
@@ -73,7 +76,8 @@ UI: dict[str, dict[str, Any]] = {
     "nl": {
         "title": "Stagecode hbo-assistent",
         "notice": "Onofficiële assistent. De Nederlandse tekst van de Stagecode hbo is leidend; de "
-        "Engelse weergave is een onofficiële vertaling. Je vragen worden niet opgeslagen of gelogd.",
+        "Engelse weergave is een onofficiële vertaling. Je vragen worden niet opgeslagen of gelogd; het "
+        "gesprek blijft alleen in het geheugen, voor deze browsersessie.",
         "tab_chat": "Vragen", "tab_browse": "Code doorbladeren", "tab_checklist": "Checklist",
         "role": "Ik ben", "lang": "Taal",
         "roles": {"student": "Student", "company": "Bedrijf (stageplek)", "staff": "Medewerker hogeschool"},
@@ -92,6 +96,8 @@ UI: dict[str, dict[str, Any]] = {
         "count": "{n} van {total} bepalingen", "none": "Geen bepaling past bij deze zoekopdracht.",
         "track": "Opleidingsvorm", "tracks": {"vd": "Voltijd / deeltijd", "duaal": "Duaal"},
         "export": "Exporteer Markdown",
+        "md_footer": "Onofficiële checklist, gemaakt door de Stagecode hbo-assistent. De "
+        "Nederlandse tekst van de Stagecode hbo is leidend.",
         "checklist": "Checklist voor {role} — {track}",
         "checklist_note": "Alle bepalingen van de Stagecode hbo die jou aangaan, per fase. De "
         "Nederlandse tekst is leidend; het tabblad Doorbladeren toont de volledige tekst.",
@@ -356,7 +362,7 @@ def checklist_markdown(corpus: Corpus, role: str, track: str, lang: str) -> str:
             title, summary = _entry(corpus, pid, lang)
             lines.append(f"- [ ] **{pid}** {title}: {summary}")
         lines.append("")
-    lines.append(f"_{ui['notice']}_")
+    lines.append(f"_{ui['md_footer']}_")
     return "\n".join(lines) + "\n"
 
 
@@ -421,6 +427,12 @@ class _Handlers:
             return self.assistant.ask(question, role, lang, conv)
 
     def api_ask(self, question: str, role: str = "student", lang: str = "auto") -> dict:
+        """Answer one question about the Stagecode hbo, citing its provisions.
+
+        role: student | company | staff. lang: auto (the question's language) | nl | en.
+        Returns {language, answer, abstained, citations: [{id, label, text, text_en}]}, as
+        `stagecode ask --json`. Each call is a fresh conversation; nothing is stored.
+        """
         import gradio as gr
 
         try:

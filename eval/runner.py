@@ -136,10 +136,10 @@ def baseline(corpus: Corpus, questions: list[dict], spec: str) -> list[Result]:
     text = body_text(read_source(SOURCE))
     chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(text)
     emb = load_embeddings(spec)
-    path = INDEX_DIR / f"eval-baseline-{spec}"
     import shutil
+    import tempfile
 
-    shutil.rmtree(path, ignore_errors=True)
+    path = Path(tempfile.mkdtemp(prefix="stagecode-baseline-"))
     store = Chroma(collection_name="chunks", embedding_function=emb, client=_client(path),
                    collection_metadata={"hnsw:space": "cosine"})
     store.add_texts(chunks, ids=[str(i) for i in range(len(chunks))])
@@ -233,8 +233,8 @@ def evaluate(spec: str | None = None, quick: bool = False, write: bool = True) -
     parts = breakdown(results)
     out: dict = {"overall": metrics(results), "parts": parts, "results": results}
     if not quick:
-        out["baseline"] = {s: metrics([r for r in baseline(corpus, questions, spec or "use-multilingual")
-                                       if r.q["split"] == s]) for s in ("dev", "heldout")}
+        base = baseline(corpus, questions, spec or "use-multilingual")
+        out["baseline"] = {s: metrics([r for r in base if r.q["split"] == s]) for s in ("dev", "heldout")}
         models = {}
         for m in MODELS:
             a = Assistant.load(m, str(INDEX_DIR / f"eval-{m}"), corpus=corpus, progress=False)
