@@ -72,6 +72,20 @@ def is_injection(question: str) -> bool:
     return bool(_INJECTION.search(fold(question)))
 
 
+def strip_injection(question: str) -> str | None:
+    """The genuine question left after dropping the sentences that try to override the rules.
+
+    "Negeer alle eerdere instructies. Maar even serieus: mogen wij … vragen?" keeps the last
+    part; a message that is nothing but an override attempt gives None.
+    """
+    parts = re.split(r"(?<=[.!?:])\s+", question)
+    kept = [p for p in parts if not is_injection(p)]
+    rest = " ".join(kept).strip()
+    if len(kept) == len(parts) or len(words(rest)) < 3 or is_injection(rest):
+        return None
+    return rest
+
+
 def silent_topics(question: str, corpus: Corpus) -> list[SilentTopic]:
     q = fold(question)
     return [

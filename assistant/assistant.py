@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.abstain import Verdict, judge
+from assistant.abstain import Verdict, is_injection, judge, strip_injection
 from assistant.answer import citation, compose, sources_block
 from assistant.conversation import Conversation, Turn, resolve
 from assistant.corpus import Corpus, load_corpus
@@ -17,6 +19,10 @@ from assistant.embeddings import load_embeddings
 from assistant.index import INDEX_DIR, open_index
 from assistant.language import detect
 from assistant.retrieve import Hit, Retriever
+from assistant.tokens import words
+
+if TYPE_CHECKING:
+    from assistant.generate import Generator
 
 MAX_QUESTION = 2000
 
@@ -24,6 +30,12 @@ OTHER_LANGUAGE = (
     "I can only answer in Dutch or English. Please ask your question in English or Dutch. / "
     "Ik kan alleen in het Nederlands of Engels antwoorden. Stel je vraag in het Nederlands of Engels."
 )
+
+
+IGNORED_OVERRIDE = {
+    "nl": "Ik negeer verzoeken om mijn instructies te veranderen. Over je vraag zegt de code dit:",
+    "en": "I ignore requests to change my instructions. On your question, the code says this:",
+}
 
 
 class InputError(ValueError):
@@ -58,12 +70,34 @@ def validate(question: object, role: str, lang: str | None) -> str:
     return q
 
 
+_REFERENCE_WORDS = frozenset(
+    "wat staat er zegt zeggen bevat inhoud precies stagecode code artikel onderdeel sectie "
+    "paragraaf hoofdstuk deel what does say says contain contains exactly article section part "
+    "paragraph chapter show toon geef give tell vertel about over".split()
+)
+
+
+def _asks_more_than_the_reference(question: str) -> bool:
+    """Whether a question naming a part also asks something specific about it."""
+    rest = [w for w in words(question) if w not in _REFERENCE_WORDS and not re.fullmatch(r"\d+[a-z]?", w)]
+    return len(rest) >= 2
+
+
+#: looks like a provision id (letters in it, so amounts such as "1.000" never match)
+_ID_LIKE = re.compile(
+    r"(?<![\w.])(?:[1-4][ab]\.(?:vd|duaal|\d+)(?:\.\d+[a-z]?)?|[1-4][ab]?\.(?:aanv|amb|intro|vd|duaal)"
+    r"(?:\.\d+[a-z]?)?|(?:pre|def|fn|slot)\.[a-z0-9]+)(?![\w])"
+)
+
+
 @dataclass
 class Assistant:
     """Answers questions about the Stagecode hbo from a local index."""
 
     corpus: Corpus
     retriever: Retriever
+    #: optional generative answers (issue 6): None keeps the deterministic answer only
+    generator: Generator | None = None
 
     @classmethod
     def load(
@@ -91,6 +125,10 @@ class Assistant:
         for pid in ids:
             if re.search(rf"(?<![\w.]){re.escape(pid.lower())}(?![\w])", q):
                 return [pid], None
+        # Fix (issue 7): an id-shaped name that does not exist ('3B.vd.9', '4.aanv.12',
+        # 'def.foo') was searched as words and answered from unrelated provisions
+        if m := _ID_LIKE.search(q):
+            return [], m.group(0)
         if m := re.search(r"\b(?:voetnoot|footnote|fn)\s*(\d+)\b", q):
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
@@ -117,22 +155,45 @@ class Assistant:
         role: str = "student",
         lang: str | None = None,
         conversation: Conversation | None = None,
+        on_token: Callable[[str], None] | None = None,
+        llm: bool = True,
     ) -> Answer:
-        """Answer one question; with a conversation, resolve follow-ups and record the turn."""
+        """Answer one question; with a conversation, resolve follow-ups and record the turn.
+
+        With a generator (and `llm`), an answered question is rewritten by the language model,
+        its text chunks passed to `on_token` as they come, and checked by the citation guard.
+        """
         q = validate(question, role, lang)
         detected = detect(q)
         if lang is None and detected not in LANGUAGES:
             return Answer(q, "en", OTHER_LANGUAGE, True, [], role, [f"language:{detected}"])
         language = lang or detected
+        asked = q
+        genuine = strip_injection(q) if is_injection(q) else None
+        if genuine:
+            q = genuine  # answer the real question; the override attempt is ignored, and said so
         query, track, _ = resolve(q, conversation)
 
         named, bad = self.named(q)
-        if named or bad:
+        if len(named) > 1 and _asks_more_than_the_reference(q):
+            # "what do the dual agreements in 3B say?": search within the named part
+            within = set(named) | {c for pid in named for c in self.corpus.by_id[pid].children}
+            hits = self.retriever.search(query, role, track, within=within)
+            answer = compose(q, language, role, hits, Verdict(False), self.corpus, track)
+        elif named or bad:
             answer = self._named_answer(q, language, role, named, bad, track)
         else:
             hits = self.retriever.search(query, role, track)
             answer = compose(q, language, role, hits, judge(query, hits, self.corpus), self.corpus, track)
         answer.resolved_question = query if query != q else None
+        # -- optional generative answer (issue 6): guarded, falls back to the answer above --
+        if llm and self.generator is not None:
+            answer = self.generator.generate(answer, self.corpus, conversation, on_token)
+        # --
+        if genuine:
+            answer.question = asked
+            answer.answer = IGNORED_OVERRIDE[language] + "\n\n" + answer.answer
+            answer.reasons.append("injection_ignored")
         # a turn the code did not answer (an injection, an unrelated request) is no context
         if conversation is not None and not (answer.abstained and set(answer.reasons) & {
             "injection", "unrelated", "no_such_provision"}):

@@ -84,8 +84,10 @@ class Retriever:
         return {d.metadata["pid"]: float(s) for d, s in zip(docs, scores, strict=True) if s > 0}
 
     def search(
-        self, query: str, role: str | None = None, track: str | None = None, k: int = 8
+        self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
+        within: set[str] | None = None,
     ) -> list[Hit]:
+        """Rank provisions for a query; `within` restricts the result to those ids."""
         dense = self.dense(query)
         lexical = self.lexical(query)
         dense_rank = sorted(dense, key=lambda p: -dense[p][0])
@@ -98,13 +100,18 @@ class Retriever:
         audience = ROLE_AUDIENCE.get(role or "")
         hits = []
         for pid, score in fused.items():
+            if within is not None and pid not in within:
+                continue
             c = self.corpus.curation.get(pid)
             p = self.corpus.by_id[pid]
             if audience and c is not None and audience in c.audiences:
                 score *= 1 + ROLE_BOOST
             base = score
             ptrack = p.track
-            if track and ptrack != "all" and ptrack != track:
+            # a rule of one track that itself speaks of the other ("Dit is anders bij een duale
+            # opleiding") is exactly what a question about that other track needs
+            mentions_other = track == "duaal" and "dua" in p.text.lower()
+            if track and ptrack != "all" and ptrack != track and not mentions_other:
                 score *= TRACK_PENALTY
             elif track and ptrack == track:
                 score *= 1 + ROLE_BOOST
