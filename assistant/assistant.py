@@ -71,9 +71,12 @@ def validate(question: object, role: str, lang: str | None) -> str:
 
 
 _REFERENCE_WORDS = frozenset(
-    "wat staat er zegt zeggen bevat inhoud precies stagecode code artikel onderdeel sectie "
-    "paragraaf hoofdstuk deel what does say says contain contains exactly article section part "
-    "paragraph chapter show toon geef give tell vertel about over".split()
+    [
+        "wat", "staat", "er", "zegt", "zeggen", "bevat", "inhoud", "precies", "stagecode", "code",
+        "artikel", "onderdeel", "sectie", "paragraaf", "hoofdstuk", "deel", "what", "does", "say",
+        "says", "contain", "contains", "exactly", "article", "section", "part", "paragraph",
+        "chapter", "show", "toon", "geef", "give", "tell", "vertel", "about", "over"
+    ]
 )
 
 
