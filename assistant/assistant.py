@@ -141,6 +141,8 @@ class Assistant:
         ) or re.search(r"(?<![\w.])([1-9][ab])(?![\w.])", q)
         if m:
             prefix = m.group(1).upper() if len(m.group(1)) > 1 else m.group(1)
+            if prefix == "1":  # section 1 holds the definitions, whose ids are def.<term>
+                prefix = "def"
             found = [
                 p.id for p in self.corpus.provisions
                 if (p.id == prefix or p.id.startswith(prefix + ".") or (
