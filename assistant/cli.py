@@ -11,8 +11,10 @@ from typing import TextIO
 from assistant.domain import ROLES
 
 
-def _print_json(obj: object, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+def _print_json(obj: object, out: TextIO | None = None) -> None:
+    # Fix (issue 7): `out=sys.stdout` as a default was bound at import, so a redirected
+    # stdout (contextlib.redirect_stdout, an embedding program, pytest's capsys) was bypassed
+    (out or sys.stdout).write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
 def _provision_json(corpus, pid: str) -> dict:  # type: ignore[no-untyped-def]
@@ -73,7 +75,16 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from assistant.assistant import Assistant
 
-    return Assistant.load(args.embeddings, args.index_dir, progress=sys.stderr.isatty())
+    # -- optional generative answers (issue 6): --llm, else STAGECODE_LLM, else none --
+    generator = None
+    if hasattr(args, "llm"):  # built first: a bad spec fails before the index is opened
+        from assistant.generate import Generator
+
+        generator = Generator.from_spec(args.llm)
+    # --
+    assistant = Assistant.load(args.embeddings, args.index_dir, progress=sys.stderr.isatty())
+    assistant.generator = generator
+    return assistant
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -113,6 +124,8 @@ def _batch(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {args.batch}: {exc}", file=sys.stderr)
         return 2
+    if lines:  # Fix (issue 7): a file saved with a UTF-8 byte-order mark failed on line 1
+        lines[0] = lines[0].removeprefix("\ufeff")
     assistant = _assistant(args)
     chats: dict[object, Conversation] = {}
     failures = 0
@@ -121,7 +134,10 @@ def _batch(args: argparse.Namespace) -> int:
             continue
         item: object = None
         try:
-            item = json.loads(line)
+            try:
+                item = json.loads(line)
+            except RecursionError:  # Fix (issue 7): deeply nested JSON crashed with a traceback
+                raise InputError("the JSON is nested too deeply") from None
             if not isinstance(item, dict) or "question" not in item:
                 raise InputError('each line must be a JSON object with a "question"')
             role = item.get("role") or args.role
@@ -167,7 +183,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.gradio_ui import serve
 
-    serve(host=args.host, port=args.port, embeddings=args.embeddings, index_dir=args.index_dir)
+    serve(host=args.host, port=args.port, embeddings=args.embeddings, index_dir=args.index_dir,
+          llm=args.llm)
     return 0
 
 
@@ -176,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--embeddings", help="embedding model spec (default: env STAGECODE_EMBEDDINGS or use-multilingual)")
     common.add_argument("--index-dir", help="where the index lives (default: env STAGECODE_INDEX_DIR or ./index)")
+    # optional generative answers (issue 6); given to ask, eval and serve
+    llm_help = ("language-model backend: none, ollama:<model>, openai:<model> (server at "
+                "STAGECODE_LLM_BASE_URL) or llamacpp:<path.gguf> (default: env STAGECODE_LLM or none)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     ask = sub.add_parser("ask", parents=[common], help="ask a question")
@@ -184,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", choices=["nl", "en"], help="answer language (default: the question's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--batch", help="JSON lines file of questions ('-' for stdin)")
+    ask.add_argument("--llm", help=llm_help)
     ask.set_defaults(func=cmd_ask)
 
     corpus = sub.add_parser("corpus", help="list, show, check provisions; stamp reviewed curated entries")
@@ -200,11 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", parents=[common], help="run the evaluation and write eval/report.md")
     ev.add_argument("--quick", action="store_true", help="skip the baseline and model comparison")
+    ev.add_argument("--llm", help=llm_help + "; the report compares it with the deterministic answers")
     ev.set_defaults(func=cmd_eval)
 
     serve = sub.add_parser("serve", parents=[common], help="start the chat app on 127.0.0.1:7860")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--llm", help=llm_help)
     serve.set_defaults(func=cmd_serve)
     return parser
 
@@ -220,11 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.corpus import CorpusError
     from assistant.embeddings import EmbeddingError
     from assistant.index import IndexError_
+    from assistant.llm import LLMConfigError
     from assistant.source import SourceError
 
     try:
         return int(args.func(args))
-    except (SourceError, CorpusError, EmbeddingError, IndexError_) as exc:
+    except (SourceError, CorpusError, EmbeddingError, IndexError_, LLMConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -8,9 +8,13 @@ into HTML or Markdown passes through `esc` or `md_escape`.
 
 import html
 import os
+import queue
 import re
 import tempfile
 import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -45,6 +49,12 @@ UI: dict[str, dict[str, Any]] = {
         "ask": "Ask", "new": "New conversation", "examples": "Example questions",
         "abstained": "⚠ The code does not answer this",
         "error": "⚠ Something went wrong while answering. Please try again.",
+        # optional generative answers (issue 6)
+        "mode": "Answers",
+        "modes": {"llm": "Language model ({name}), checked against the code",
+                  "standard": "Standard (built from the code's text)"},
+        "checking": "The language model is answering; its answer is checked against the code "
+        "before it is final…",
         "sources": "Sources — the Dutch text is authoritative",
         "no_sources": "The provisions cited in the latest answer appear here, in full.",
         "nl_col": "Dutch (authoritative)", "en_col": "English (unofficial translation)",
@@ -87,6 +97,12 @@ UI: dict[str, dict[str, Any]] = {
         "ask": "Vraag", "new": "Nieuw gesprek", "examples": "Voorbeeldvragen",
         "abstained": "⚠ De code geeft hier geen antwoord op",
         "error": "⚠ Er ging iets mis bij het beantwoorden. Probeer het opnieuw.",
+        # optional generative answers (issue 6)
+        "mode": "Antwoorden",
+        "modes": {"llm": "Taalmodel ({name}), gecontroleerd aan de code",
+                  "standard": "Standaard (opgebouwd uit de tekst van de code)"},
+        "checking": "Het taalmodel antwoordt; het antwoord wordt aan de code gecontroleerd voordat "
+        "het definitief is…",
         "sources": "Bronnen — de Nederlandse tekst is leidend",
         "no_sources": "Hier verschijnen de bepalingen die het laatste antwoord noemt, volledig.",
         "nl_col": "Nederlands (leidend)", "en_col": "Engels (onofficiële vertaling)",
@@ -414,6 +430,46 @@ def _choices(mapping: dict[str, str], keys: tuple[str, ...]) -> list[tuple[str, 
     return [(mapping[k], k) for k in keys]
 
 
+def _api_failure(exc: Exception) -> Exception:
+    """An unexpected error in an API call: logged by its type only (a message or traceback could
+    hold the question), and a generic message for the caller — as the chat does."""
+    import gradio as gr
+
+    print(f"stagecode ui: answering failed: {type(exc).__name__}")
+    return gr.Error(UI["en"]["error"], print_exception=False)
+
+
+class _Sessions:
+    """Conversations of `/chat` API callers by Gradio session, in memory only (issue 7).
+
+    At most `cap` sessions and `turns` turns each; a session unused for `ttl` seconds is
+    dropped. Nothing is written anywhere.
+    """
+
+    def __init__(self, cap: int = 1000, ttl: float = 3600.0, turns: int = 20) -> None:
+        self.cap, self.ttl, self.turns = cap, ttl, turns
+        self._items: OrderedDict[str, tuple[float, Conversation]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, new: bool = False) -> Conversation:
+        """The session's conversation (a fresh one if `new`, unknown or expired)."""
+        now = time.monotonic()
+        with self._lock:
+            used, old = self._items.pop(key, (0.0, None))  # re-inserted below: most recent last
+            if old is not None and now - used > self.ttl:
+                old = None
+            while self._items and (len(self._items) >= self.cap
+                                   or now - next(iter(self._items.values()))[0] > self.ttl):
+                self._items.popitem(last=False)  # least recently used first
+            conv = old if old is not None and not new else Conversation()
+            del conv.turns[:-self.turns]
+            self._items[key] = (now, conv)
+            return conv
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class _Handlers:
     """The functions behind the app's events; one instance per app, shared by all sessions."""
 
@@ -421,10 +477,12 @@ class _Handlers:
         self.assistant = assistant
         self.corpus = assistant.corpus
         self._lock = threading.Lock()  # one question at a time through the retriever
+        self.sessions = _Sessions()  # the `/chat` API's conversations (issue 7)
 
-    def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None) -> Answer:
+    def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
+            on_token: Any = None, llm: bool = True) -> Answer:
         with self._lock:
-            return self.assistant.ask(question, role, lang, conv)
+            return self.assistant.ask(question, role, lang, conv, on_token=on_token, llm=llm)
 
     def api_ask(self, question: str, role: str = "student", lang: str = "auto") -> dict:
         """Answer one question about the Stagecode hbo, citing its provisions.
@@ -439,9 +497,31 @@ class _Handlers:
             return self.ask(question, role, answer_lang(lang), Conversation()).to_public_json()
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # issue 7: Gradio would print the traceback, question and all
+            raise _api_failure(exc) from None
+
+    def api_chat(self, question: str, role: str, lang: str, new_conversation: bool,
+                 session: str | None) -> dict:
+        """`/ask` with memory: follow-ups resolve against the same API session's earlier turns.
+
+        Returns the `/ask` shape plus `resolved_question` (the question as searched, when a
+        follow-up was joined to the previous turn). The conversation is kept in memory only,
+        per Gradio session (each gradio_client `Client` is one), and dropped when unused.
+        """
+        import gradio as gr
+
+        conv = self.sessions.get(session, new_conversation) if session else Conversation()
+        try:
+            answer = self.ask(question, role, answer_lang(lang), conv)
+        except InputError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # as in api_ask
+            raise _api_failure(exc) from None
+        return answer.to_public_json() | {"resolved_question": answer.resolved_question}
 
     def respond(self, question: str, role: str, lang_choice: str, history: list | None,
-                conv: Conversation | None) -> tuple[list, Conversation, Any, str]:
+                conv: Conversation | None, on_token: Any = None,
+                llm: bool = True) -> tuple[list, Conversation, Any, str]:
         import gradio as gr
 
         history = list(history or [])
@@ -450,7 +530,7 @@ class _Handlers:
         if user.strip():
             history.append({"role": "user", "content": user})
         try:
-            answer = self.ask(question, role, answer_lang(lang_choice), conv)
+            answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm)
         except InputError as exc:
             history.append({"role": "assistant", "content": f"**⚠** {md_escape(str(exc))}"})
             return history, conv, gr.update(), question
@@ -461,6 +541,60 @@ class _Handlers:
         history.append({"role": "assistant", "content": chat_markdown(answer)})
         ids = [c.id for c in answer.citations]
         return history, conv, sources_html(self.corpus, ids, answer.question, ui_lang(lang_choice)), ""
+
+    # -- optional generative answers (issue 6): the language model's text streams into the chat --
+
+    def mode_choices(self, lang: str) -> list[tuple[str, str]]:
+        """The answer-mode picker's choices: the language model (named) or the standard answer."""
+        gen = self.assistant.generator
+        modes = UI[lang]["modes"]
+        return [(modes["llm"].format(name=gen.name if gen else "?"), "llm"), (modes["standard"], "standard")]
+
+    def respond_stream(self, question: str, role: str, lang_choice: str, history: list | None,
+                       conv: Conversation | None, mode: str = "llm") -> Iterator[tuple]:
+        """Like `respond`, showing the language model's text as it comes, then the checked answer."""
+        import gradio as gr
+
+        if mode == "standard" or self.assistant.generator is None:
+            yield self.respond(question, role, lang_choice, history, conv, llm=False)
+            return
+        conv = conv if isinstance(conv, Conversation) else Conversation()
+        shown = list(history or [])
+        user = user_markdown(question)
+        if user.strip():
+            shown.append({"role": "user", "content": user})
+        tokens: queue.Queue[str | None] = queue.Queue()
+        done: dict[str, tuple] = {}
+
+        def work() -> None:
+            try:
+                done["out"] = self.respond(question, role, lang_choice, history, conv, tokens.put)
+            finally:
+                tokens.put(None)
+
+        threading.Thread(target=work, name="stagecode-ui-answer", daemon=True).start()
+        checking = f"*{md_escape(UI[ui_lang(lang_choice)]['checking'])}*"
+        yield [*shown, {"role": "assistant", "content": checking}], conv, gr.update(), gr.update()
+        text, finished = "", False
+        while not finished:
+            pieces = [tokens.get()]
+            while True:
+                try:
+                    pieces.append(tokens.get_nowait())
+                except queue.Empty:
+                    break
+            finished = None in pieces
+            text += "".join(p for p in pieces if p)
+            if text and not finished:
+                draft = {"role": "assistant", "content": f"{checking}\n\n{md_escape(text)}"}
+                yield [*shown, draft], conv, gr.update(), gr.update()
+        if "out" in done:
+            yield done["out"]
+        else:  # respond itself failed (it catches answering errors, so this is unexpected)
+            yield [*shown, {"role": "assistant", "content": UI[ui_lang(lang_choice)]["error"]}], conv, \
+                gr.update(), question
+
+    # --
 
     def new_conversation(self, lang_choice: str) -> tuple[list, Conversation, str, str]:
         return [], Conversation(), sources_html(self.corpus, [], "", ui_lang(lang_choice)), ""
@@ -506,6 +640,9 @@ class _Handlers:
             gr.update(label=ui["track"], choices=_choices(ui["tracks"], CHECKLIST_TRACKS)),
             ch_html,
             gr.update(label=ui["export"], value=ch_file),
+            # the answer-mode picker exists only with a language model (issue 6)
+            *([gr.update(label=ui["mode"], choices=self.mode_choices(lang))]
+              if self.assistant.generator is not None else []),
         ]
 
     def on_load(self, params: dict[str, str]) -> list:
@@ -527,7 +664,7 @@ def _header(lang: str) -> str:
 
 
 def build_app(assistant: Assistant) -> "gr.Blocks":
-    """The Gradio app: Ask, Browse and Checklist tabs, plus the `/ask` API endpoint."""
+    """The Gradio app: Ask, Browse and Checklist tabs, plus the `/ask` and `/chat` API endpoints."""
     _quiet_environment()
     import gradio as gr
 
@@ -544,6 +681,9 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
                                     elem_id="role")
                     lang = gr.Radio(_choices(ui["langs"], LANG_CHOICES), value="auto", label=ui["lang"],
                                     elem_id="lang")
+                    # optional generative answers (issue 6): only with a backend configured
+                    mode = (gr.Radio(h.mode_choices("en"), value="llm", label=ui["mode"], elem_id="answer-mode")
+                            if assistant.generator is not None else None)
                 conv = gr.State(Conversation())
                 chatbot = gr.Chatbot(label=ui["chatbot"], height=380, elem_id="chatbot",
                                      sanitize_html=True, render_markdown=True, allow_tags=False,
@@ -573,10 +713,12 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
                                          elem_id="checklist", js_on_load=None)
 
         chat_out = [chatbot, conv, sources, question]
+        # with a language model the answer streams (respond_stream); without, nothing changes
+        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
         for trigger in (ask_btn.click, question.submit):
-            trigger(h.respond, [question, role, lang, chatbot, conv], chat_out, **private)
+            trigger(answer_fn, [question, role, lang, chatbot, conv, *extra], chat_out, **private)
         for btn in example_btns:
-            btn.click(h.respond, [btn, role, lang, chatbot, conv], chat_out, **private)
+            btn.click(answer_fn, [btn, role, lang, chatbot, conv, *extra], chat_out, **private)
         new_btn.click(h.new_conversation, [lang], chat_out, **private)
         chatbot.clear(h.new_conversation, [lang], chat_out, **private)
         role.change(h.role_changed, [role, lang], example_btns, **private)
@@ -587,7 +729,7 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
             h.relabel, [lang, role, ch_role, ch_track, search, conv],
             [header, tab_chat, tab_browse, tab_checklist, role, lang, chatbot, question, ask_btn, new_btn,
              examples_title, *example_btns, sources, search, browse, ch_role, ch_track, checklist_view,
-             download],
+             download, *([mode] if mode is not None else [])],
             **private,
         )
 
@@ -596,6 +738,16 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
 
         demo.load(on_load, None, [tabs, search, browse, lang], **private)
         gr.api(h.api_ask, api_name="ask")
+
+        def chat(question: str, role: str = "student", lang: str = "auto", new_conversation: bool = False,
+                 request: gr.Request = None) -> dict:  # type: ignore[assignment]
+            """Answer a question in this API session's conversation (follow-ups work), citing
+            the provisions. role: student | company | staff. lang: auto | nl | en.
+            new_conversation: start over. Returns the /ask shape plus resolved_question."""
+            return h.api_chat(question, role, lang, new_conversation,
+                              getattr(request, "session_hash", None))
+
+        gr.api(chat, api_name="chat")  # issue 7: a stateful endpoint, one conversation per session
     return demo
 
 
@@ -614,8 +766,15 @@ def launch_app(demo: "gr.Blocks", host: str = HOST, port: int = PORT, prevent_th
 
 
 def serve(host: str = HOST, port: int = PORT, embeddings: str | None = None,
-          index_dir: str | None = None) -> None:
-    """Load the assistant (building the index if missing) and serve the app until stopped."""
+          index_dir: str | None = None, llm: str | None = None) -> None:
+    """Load the assistant (building the index if missing) and serve the app until stopped.
+
+    llm: a language-model backend spec (None: `STAGECODE_LLM`, else none); see assistant/llm.py.
+    """
+    from assistant.generate import Generator
+
     _quiet_environment()
+    generator = Generator.from_spec(llm)  # a bad spec fails before the index is opened
     assistant = Assistant.load(embeddings, index_dir)
+    assistant.generator = generator
     launch_app(build_app(assistant), host, port)

@@ -35,7 +35,12 @@ from assistant.tokens import analyze  # noqa: E402
 INDEX_DIR = Path(os.environ.get("STAGECODE_INDEX_DIR", ROOT / "index"))
 COLLECTION = "provisions"
 MANIFEST = "manifest.json"
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes (2: exhaustive HNSW search, see HNSW)
+#: Fix (issue 7): with Chroma's default search breadth (ef 10) the 80 nearest entries came
+#: from an approximate search whose graph differs per process, so the same question got
+#: other citations in another process (42 of the 231 eval questions). A search breadth
+#: above the number of entries (~700) makes the search exhaustive, hence deterministic.
+HNSW = {"hnsw:space": "cosine", "hnsw:search_ef": 2048, "hnsw:construction_ef": 256, "hnsw:M": 32}
 
 
 class IndexError_(RuntimeError):
@@ -93,13 +98,45 @@ def _client(path: Path) -> chromadb.ClientAPI:
     )
 
 
+def _forget(path: Path) -> None:
+    """Drop Chroma's per-process cached client for `path`, whose files are being replaced.
+
+    Fix (issue 7): Chroma keeps one System per persist directory for the whole process, so
+    a second build or a reopen after a rebuild in the same process got the cached System of
+    the files that had been moved away ("attempt to write a readonly database"). Popping it
+    (not stopping it) lets stores already opened on the old files keep working.
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+
+
+def _sqlite_ok(path: Path) -> bool:
+    """Whether the store's SQLite file passes `PRAGMA quick_check` (read-only).
+
+    Fix (issue 7): a file corrupted in its data pages can still open and count right.
+    """
+    import sqlite3
+
+    db = path / "chroma.sqlite3"
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return con.execute("PRAGMA quick_check").fetchone() == ("ok",)
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False
+
+
 def _store(path: Path, embeddings: Embeddings) -> Chroma:
     # our own embedding function always: Chroma's default one downloads a model
     return Chroma(
         collection_name=COLLECTION,
         embedding_function=embeddings,
         client=_client(path),
-        collection_metadata={"hnsw:space": "cosine"},
+        collection_metadata=HNSW,
     )
 
 
@@ -139,9 +176,14 @@ def _lock(root: Path) -> Iterator[None]:
 def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progress: bool = True) -> Path:
     """Embed every entry into a fresh Chroma store, then swap it in atomically."""
     docs = entries(corpus)
-    tmp = root / f".building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    store = _store(tmp, embeddings)
+    # Fix (issue 7): leftovers of a build that crashed are removed (callers hold the lock),
+    # and each build gets a fresh directory name, never one Chroma has cached (see _forget).
+    for left in (*root.glob(".building-*"), *root.glob(".old-*")):
+        _remove(left)
+    tmp = root / f".building-{os.getpid()}-{time.time_ns()}"
+    client = _client(tmp)
+    store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
+                   collection_metadata=HNSW)
     batch = 64
     bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
     for i in range(0, len(docs), batch):
@@ -158,23 +200,39 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
     manifest = expected_manifest(corpus, embeddings) | {"entries": len(docs), "built": time.time()}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     del store
+    client.close()  # flush and release the files before they move (issue 7)
+    _forget(tmp)
     final = root / "chroma"
-    old = root / f".old-{os.getpid()}"
+    old = root / f".old-{os.getpid()}-{time.time_ns()}"
+    _forget(final)
     if final.exists():
         final.rename(old)
     tmp.rename(final)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
     return final
+
+
+def _remove(path: Path) -> None:
+    """Delete a directory tree or a file (a stray file where the store belongs), if there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _open(path: Path, embeddings: Embeddings, manifest: dict) -> Chroma | None:
     """Open the store if it is whole: readable and holding as many entries as were written."""
+    if not _sqlite_ok(path):  # issue 7: corruption that still opens and counts right
+        _forget(path)
+        return None
     try:
         store = _store(path, embeddings)
         if store._collection.count() != manifest.get("entries"):
+            _forget(path)  # issue 7: the next attempt must read the files afresh
             return None
         return store
     except Exception:  # a truncated or corrupted sqlite file raises many kinds of errors
+        _forget(path)
         return None
 
 

@@ -41,6 +41,7 @@ class Result:
     seconds: float
     top_dense: float = 0.0
     verbatim_ok: bool = True
+    produced_by: str = "deterministic"
 
     @property
     def answerable(self) -> bool:
@@ -60,7 +61,7 @@ def run_questions(assistant: Assistant, questions: list[dict], source_text: str)
         hits = assistant.retriever.search(query, q["role"], a.track, k=1)
         ok = all(c.text in source_text and c.text == assistant.corpus.by_id[c.id].text for c in a.citations)
         out.append(Result(q, [c.id for c in a.citations], a.abstained, a.language, a.answer, dt,
-                          hits[0].dense if hits else 0.0, ok))
+                          hits[0].dense if hits else 0.0, ok, a.produced_by))
     return out
 
 
@@ -223,8 +224,16 @@ def plots(results: list[Result], parts: dict, out_dir: Path) -> list[str]:
     return files
 
 
-def evaluate(spec: str | None = None, quick: bool = False, write: bool = True) -> dict:
-    """Run everything; return the figures (and write the report unless write=False)."""
+def evaluate(spec: str | None = None, quick: bool = False, write: bool = True,
+             llm: str | None = None) -> dict:
+    """Run everything; return the figures (and write the report unless write=False).
+
+    llm: a language-model backend spec (None: `STAGECODE_LLM`, else none): the questions are
+    asked again with it and the report compares those answers with the deterministic ones.
+    """
+    from assistant.generate import Generator
+
+    generator = Generator.from_spec(llm)  # issue 6; first, so a bad spec fails before the runs
     questions = load_questions()
     corpus = load_corpus()
     source_text = body_text(read_source(SOURCE))
@@ -241,9 +250,66 @@ def evaluate(spec: str | None = None, quick: bool = False, write: bool = True) -
             rs = run_questions(a, questions, source_text)
             models[m] = {s: metrics([r for r in rs if r.q["split"] == s]) for s in ("dev", "heldout")}
         out["models"] = models
+    # -- generative answers beside the deterministic ones (issue 6) --
+    if generator is not None:
+        out["llm"] = llm_comparison(assistant, generator, questions, source_text)
+    # --
     if write:
         write_report(out, spec or "use-multilingual")
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# generative answers (issue 6): the same questions through a language model and the guard
+
+
+def llm_comparison(assistant: Assistant, generator: object, questions: list[dict], source_text: str) -> dict:
+    """Ask every question again with the generator; figures per split and how each was produced."""
+    assistant.generator = generator  # type: ignore[assignment]
+    try:
+        rs = run_questions(assistant, questions, source_text)
+    finally:
+        assistant.generator = None
+    return {"name": getattr(generator, "name", "?"), "results": rs,
+            "splits": {s: metrics([r for r in rs if r.q["split"] == s]) for s in ("dev", "heldout")},
+            "paths": paths(rs)}
+
+
+def paths(results: list[Result]) -> dict[str, int]:
+    """How many answers each path produced: llm, a fallback by kind, or deterministic."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in results:
+        if r.produced_by.startswith("llm:"):
+            counts["llm (verified by the guard)"] += 1
+        elif r.produced_by.startswith("deterministic (fallback: "):
+            kind = r.produced_by[len("deterministic (fallback: "):].split(":", 1)[0]
+            counts[f"fallback: {kind}"] += 1
+        else:
+            counts["deterministic (abstained or not sent)"] += 1
+    return dict(sorted(counts.items()))
+
+
+def llm_section(out: dict) -> list[str]:
+    """The report's section comparing generative and deterministic answers."""
+    llm = out["llm"]
+    splits = [s for s in ("dev", "heldout") if s in out["parts"]["split"]]
+    rows = {f"deterministic ({s})": out["parts"]["split"][s] for s in splits}
+    rows |= {f"llm:{llm['name']} ({s})": llm["splits"][s] for s in splits}
+    fallbacks = [r for r in llm["results"] if r.produced_by.startswith("deterministic (fallback")]
+    lines = ["", f"## Generative answers (`llm:{llm['name']}`) beside the deterministic ones", "",
+             "The same questions with the language model. Citations and abstentions are the "
+             "deterministic path's in both (the model only rewrites answered questions), so "
+             "retrieval figures match; key facts, language and latency are measured on the text "
+             "shown. Every model answer passed the citation guard or was replaced by the "
+             "deterministic answer with a note.", "", table(rows), "",
+             "| path | answers |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in llm["paths"].items()]
+    if fallbacks:
+        lines += ["", f"### Fallbacks ({len(fallbacks)}, first 30)", "", "| id | why |", "|---|---|"]
+        for r in fallbacks[:30]:
+            why = r.produced_by.replace("|", "\\|").replace("\n", " ")[:300]
+            lines.append(f"| {r.q['id']} | {why} |")
+    return lines
 
 
 def write_report(out: dict, spec: str) -> None:
@@ -266,6 +332,8 @@ def write_report(out: dict, spec: str) -> None:
                   table({f"{m} ({s})": v for m, d in out["models"].items() for s, v in d.items()})]
     for group in ("role", "language", "expect", "section"):
         lines += ["", f"## By {group}", "", table(parts[group])]
+    if "llm" in out:  # generative answers (issue 6)
+        lines += llm_section(out)
     lines += ["", "## Plots", ""] + [f"![{f}]({f})" for f in files]
     misses = [r for r in results if is_miss(r)]
     lines += ["", f"## Misses ({len(misses)})", "",
@@ -279,8 +347,11 @@ def write_report(out: dict, spec: str) -> None:
 
 def main(args: object = None) -> int:
     spec = getattr(args, "embeddings", None)
-    out = evaluate(spec, quick=bool(getattr(args, "quick", False)))
+    out = evaluate(spec, quick=bool(getattr(args, "quick", False)), llm=getattr(args, "llm", None))
     print(table(out["parts"]["split"]))
+    if "llm" in out:  # generative answers (issue 6)
+        print(table({f"llm:{out['llm']['name']} ({s})": m for s, m in out["llm"]["splits"].items()}))
+        print(", ".join(f"{k}: {v}" for k, v in out["llm"]["paths"].items()))
     if "baseline" in out:
         print(table({f"baseline ({s})": m for s, m in out["baseline"].items()}))
     misses = [r for r in out["results"] if is_miss(r)]

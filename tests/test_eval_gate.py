@@ -16,7 +16,7 @@ import pytest
 RUNNER = Path(__file__).resolve().parent.parent / "eval" / "runner.py"
 
 GATES = {
-    "dev": {"hit@1": 0.70, "hit@3": 0.78, "abstention_accuracy": 0.85, "false_abstention_max": 0.07,
+    "dev": {"hit@1": 0.72, "hit@3": 0.80, "abstention_accuracy": 0.88, "false_abstention_max": 0.05,
             "verbatim": 1.0, "language_match": 0.98},
     "heldout": {"hit@1": 0.65, "hit@3": 0.75, "abstention_accuracy": 0.90, "false_abstention_max": 0.05,
                 "verbatim": 1.0, "language_match": 0.98},
