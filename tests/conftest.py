@@ -21,3 +21,14 @@ def assistant(index_dir: str):  # type: ignore[no-untyped-def]
     from assistant.assistant import Assistant
 
     return Assistant.load(index_dir=index_dir, progress=False)
+
+
+@pytest.fixture(scope="session")
+def session():  # type: ignore[no-untyped-def]
+    """One isolated child session (no network, temp HOME), shared by the network and privacy tests."""
+    from isolation import isolated_session
+
+    s = isolated_session()
+    assert s.returncode == 0, s.stderr[-4000:]
+    assert s.result.get("checks", {}).get("done"), (s.result, s.stderr[-4000:])
+    return s

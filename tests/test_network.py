@@ -7,17 +7,6 @@ from __future__ import annotations
 
 import errno
 
-import pytest
-from isolation import isolated_session
-
-
-@pytest.fixture(scope="module")
-def session():  # type: ignore[no-untyped-def]
-    s = isolated_session()
-    assert s.returncode == 0, s.stderr[-4000:]
-    assert s.result.get("checks", {}).get("done"), (s.result, s.stderr[-4000:])
-    return s
-
 
 def test_the_session_really_built_answered_and_served(session) -> None:  # type: ignore[no-untyped-def]
     checks = session.result["checks"]

@@ -15,17 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from isolation import ROOT, isolated_session
+from isolation import ROOT
 
 MAX_BYTES = 50_000_000
 
 
-@pytest.fixture(scope="module")
-def session():  # type: ignore[no-untyped-def]
-    s = isolated_session()
-    assert s.returncode == 0, s.stderr[-4000:]
-    assert s.result.get("checks", {}).get("done"), (s.result, s.stderr[-4000:])
-    return s
 
 
 SKIP_DIRS = {".venv", ".git"}  # installed packages and git's store: what the session wrote
