@@ -79,25 +79,23 @@ def citation(corpus: Corpus, pid: str, lang: str, score: float = 0.0) -> Citatio
 def select(hits: list[Hit], corpus: Corpus, track: str | None) -> tuple[list[Hit], list[str]]:
     """Pick the few provisions that answer; set aside those for the other track.
 
-    Returns the cited hits and the ids of strong hits that apply to the other track only.
+    Returns the cited hits and the ids of strong hits that apply to the other track only
+    (judged on their score before the track penalty: were they what the asker looked for?).
     """
-    other: list[str] = []
+    def applies(h: Hit) -> bool:
+        return not track or corpus.by_id[h.pid].track in ("all", track)
+
+    fitting = [h for h in hits if applies(h)]
     chosen: list[Hit] = []
-    best: float | None = None
-    best_dense = 0.0
-    for h in hits:
-        p = corpus.by_id[h.pid]
-        if track and p.track not in ("all", track):
-            # judged on its score before the track penalty: is it what the asker looked for?
-            if best is None or h.base >= CITE_RATIO * best:
-                other.append(h.pid)
-            continue
-        if best is None:
-            best, best_dense = h.score, h.dense
-        elif (h.score < CITE_RATIO * best or h.dense < best_dense - CITE_DENSE_GAP
-              or len(chosen) >= MAX_CITATIONS):
-            break
-        chosen.append(h)
+    if fitting:
+        best, best_dense = fitting[0].score, fitting[0].dense
+        for h in fitting:
+            if chosen and (h.score < CITE_RATIO * best or h.dense < best_dense - CITE_DENSE_GAP
+                           or len(chosen) >= MAX_CITATIONS):
+                break
+            chosen.append(h)
+    top = max((h.base for h in hits), default=0.0)
+    other = [h.pid for h in hits if not applies(h) and h.base >= CITE_RATIO * top]
     # a lead-in ("… zorgt in ieder geval:") says nothing without its items
     out: list[Hit] = []
     for h in chosen:

@@ -120,4 +120,7 @@ class Retriever:
                     [dense.get(pid, (0.0, ""))[1]], base)
             )
         hits.sort(key=lambda h: -h.score)
-        return hits[:k]
+        # keep the strongest other-track rules too, however far the penalty pushed them:
+        # the answer needs them to say that they do not apply
+        rest = sorted((h for h in hits[k:] if h.base > h.score), key=lambda h: -h.base)[:2]
+        return hits[:k] + rest

@@ -377,7 +377,8 @@ def test_follow_ups_reach_the_model_with_their_history(assistant, make) -> None:
     second = a.ask("And for dual students?", conversation=conv)
     assert first.produced_by == second.produced_by == "llm:fake"
     assert second.answer.startswith("In a dual programme")
-    assert [t.cited for t in conv.turns] == [["3B.vd.4"], ["3A.duaal"]]
+    # the second turn also cites the full-time rule, last, with a note that it does not apply
+    assert [t.cited for t in conv.turns] == [["3B.vd.4"], ["3A.duaal", "3B.vd.4"]]
 
 
 def test_generator_stream_ends_with_the_checked_answer(assistant) -> None:  # type: ignore[no-untyped-def]
