@@ -154,11 +154,10 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    a = _assistant(args) if not args.rebuild else None
-    if args.rebuild:
-        from assistant.assistant import Assistant
+    from assistant.assistant import Assistant
 
-        a = Assistant.load(args.embeddings, args.index_dir, progress=True, rebuild=True)
+    a = Assistant.load(args.embeddings, args.index_dir, progress=args.rebuild or sys.stderr.isatty(),
+                       rebuild=args.rebuild)
     m = a.retriever.index.manifest
     print(f"index at {a.retriever.index.path}: {m.get('entries')} entries, model {m.get('embeddings')}, corpus {m.get('corpus')}")
     return 0
