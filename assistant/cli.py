@@ -241,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from assistant.corpus import CorpusError
     from assistant.embeddings import EmbeddingError
-    from assistant.index import IndexError_
+    from assistant.index import IndexBuildError
     from assistant.llm import LLMConfigError
     from assistant.source import SourceError
 
     try:
         return int(args.func(args))
-    except (SourceError, CorpusError, EmbeddingError, IndexError_, LLMConfigError) as exc:
+    except (SourceError, CorpusError, EmbeddingError, IndexBuildError, LLMConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

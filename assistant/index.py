@@ -44,7 +44,7 @@ FORMAT = 2  # bump when the entry layout changes (2: exhaustive HNSW search, see
 HNSW = {"hnsw:space": "cosine", "hnsw:search_ef": 2048, "hnsw:construction_ef": 256, "hnsw:M": 32}
 
 
-class IndexError_(RuntimeError):
+class IndexBuildError(RuntimeError):
     """The index cannot be built or opened; the message says what to do."""
 
 
@@ -297,13 +297,13 @@ def open_index(
                     build(corpus, embeddings, root, progress)
                 manifest = _read_manifest(path)
         except OSError as exc:
-            raise IndexError_(
+            raise IndexBuildError(
                 f"cannot write the index under {root}: {exc.strerror}. Set STAGECODE_INDEX_DIR "
                 "to a writable folder."
             ) from exc
         store = _open(path, embeddings, manifest or {})
         if store is None:
-            raise IndexError_(f"the index under {path} could not be opened after a rebuild")
+            raise IndexBuildError(f"the index under {path} could not be opened after a rebuild")
     bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
     return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path,
                  vectors=Vectors.from_store(store))

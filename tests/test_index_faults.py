@@ -219,7 +219,7 @@ def test_rebuild_on_request_works_twice_in_one_process(built: Path) -> None:
 def test_an_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ix.IndexError_, match="STAGECODE_INDEX_DIR"):
+    with pytest.raises(ix.IndexBuildError, match="STAGECODE_INDEX_DIR"):
         ix.open_index(CORPUS, EMB, blocker / "index", progress=False)
 
 
