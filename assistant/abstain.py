@@ -19,7 +19,9 @@ _INJECTION = re.compile(
             r"\b(system|systeem) ?prompt\b",
             r"\b(negeer|ignore|disregard)\s+(de|het|alle|je|jouw|the|all|your|any|previous|prior|eerdere|vorige)\b",
             r"\bwithout (any )?restrictions\b|\bzonder (enige )?beperkingen\b|\byou are dan\b",
-            r"\b(you are now|from now on you|je bent nu|vanaf nu ben je|pretend|doe alsof|act as|jailbreak|developer mode|dan mode)\b",
+            r"\b(you are now|from now on you|je bent nu|vanaf nu ben je|pretend|doe alsof|jailbreak|developer mode|dan mode)\b",
+            # "act as examiner" is a real question; "act as an unrestricted AI" is not
+            r"\bact as (if|though|an? (ai|assistant|chatbot|bot|language model|unrestricted|different|new))\b",
             r"^\s*(system|assistant|systeem)\s*:",
             r"\b(print|show|reveal|repeat|output|toon|herhaal|geef)\b.{0,30}\b(your|je|jouw)\b.{0,20}\b(prompt|instructions|instructies)\b",
             r"\b(just|only|simply) (say|answer|reply|respond)\b",
@@ -51,9 +53,12 @@ _SUPPLIES = {
     "deadline": re.compile(r"\b\d+ (dagen|weken)\b|\buiterlijk\b"),
 }
 
-# tuned on the dev split of eval/questions.jsonl (see eval/report.md)
-MIN_DENSE = 0.30
-MIN_DENSE_NO_LEXICAL = 0.42
+# tuned on the dev split of eval/questions.jsonl (see eval/report.md). With twice as many
+# example questions per provision, unrelated requests found closer entries ("What is the
+# capital of France?" 0.47); dev results are the same for MIN_DENSE 0.30–0.35 and
+# MIN_DENSE_NO_LEXICAL 0.42–0.54, so the stricter end of both is used.
+MIN_DENSE = 0.35
+MIN_DENSE_NO_LEXICAL = 0.50
 MIN_LEXICAL = 2.0
 
 

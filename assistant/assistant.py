@@ -145,7 +145,7 @@ class Assistant:
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
         m = re.search(
-            r"\b(?:artikel|article|art\.?|section|sectie|paragraaf|paragraph|hoofdstuk|chapter|onderdeel|deel|part)\s*(\d+[a-z]?)\b",
+            r"\b(?:artikel|article|art\.?|section|sectie|paragraaf|paragraph|hoofdstuk|chapter|onderdeel|deel|part)\s*(\d+[a-z]?)\b(?!\.\d)",  # not "artikel 7.7 WHW"
             q,
         ) or re.search(r"(?<![\w.])([1-9][ab])(?![\w.])", q)
         if m:

@@ -117,3 +117,18 @@ def test_another_language_gets_a_clear_message(assistant) -> None:
 def test_bad_input_gets_a_clear_message(assistant, question, role: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         assistant.ask(question, role=role)
+
+
+def test_curated_example_questions_are_neither_injections_nor_missing_parts(assistant) -> None:
+    """Every example question of the curated layer is a real question about the code: none
+    may be refused as an override attempt or as naming a part that does not exist ('act as
+    examiner', 'artikel 7.7 WHW' once were), nor as unrelated to the code."""
+    refused = {}
+    for pid, c in assistant.corpus.curation.items():
+        for q in (*c.questions_nl, *c.questions_en):
+            answer = assistant.ask(q)
+            bad = set(answer.reasons) & {"injection", "no_such_provision", "unrelated"}
+            if bad:
+                refused[q] = (pid, bad)
+    assert not refused
+    assert len([q for c in assistant.corpus.curation.values() for q in c.questions_en]) >= 400
