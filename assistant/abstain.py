@@ -92,9 +92,9 @@ def strip_injection(question: str) -> str | None:
 
 
 def silent_topics(question: str, corpus: Corpus) -> list[SilentTopic]:
-    """The silent topics whose triggers occur in the question (see SilentTopic.pattern)."""
+    """The silent topics whose triggers occur in the question (see SilentTopic.matches)."""
     q = fold(question)
-    return [t for t in corpus.silent_topics if t.pattern.search(q)]
+    return [t for t in corpus.silent_topics if t.matches(q)]
 
 
 def asked_figures(question: str) -> list[str]:

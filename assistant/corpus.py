@@ -22,6 +22,8 @@ SOURCE = CORPUS_DIR / "stagecode-hbo-2025.txt"
 CURATED = CORPUS_DIR / "curated.yaml"
 SILENT = CORPUS_DIR / "silent_topics.yaml"
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
 
 class CorpusError(ValueError):
     """The curated layer does not fit the parsed provisions."""
@@ -41,24 +43,36 @@ class SilentTopic:
     related: tuple[str, ...] = ()
 
     @cached_property
-    def pattern(self) -> re.Pattern[str]:
-        """The (folded) triggers as one regex.
+    def _triggers(self) -> tuple[tuple[str, bool, bool], ...]:
+        """Each (folded) trigger as (text, must begin a word, must end a word).
 
         A trigger begins a word ('ects' is not in 'projects', 'arbo' not in 'waarborgen'),
         except a Dutch word of six letters or more, which may end a compound ('vakantie' in
         'herfstvakantie'). A trailing space asks for the word to end there ('ec ').
         """
-        def alternative(trigger: str, compound: bool) -> str:
-            core = re.escape(trigger.strip())
-            start = "" if compound else r"(?<![a-z0-9])"
-            return start + core + (r"(?![a-z0-9])" if trigger.endswith(" ") else "")
-
-        alternatives = [
-            alternative(t, lang == "nl" and " " not in t.strip() and len(t.strip()) >= 6)
+        return tuple(
+            (t.strip(), not (lang == "nl" and " " not in t.strip() and len(t.strip()) >= 6), t.endswith(" "))
             for lang, triggers in (("nl", self.triggers_nl), ("en", self.triggers_en))
             for t in triggers if t.strip()
-        ]
-        return re.compile("|".join(alternatives) or r"(?!)")  # (?!) matches nothing
+        )
+
+    def matches(self, folded: str) -> bool:
+        """Whether a folded question holds one of the triggers.
+
+        str.find, not one regex of all triggers: a regex alternation is tried at every
+        position and took ~1.5 ms a question over the whole list (issue 7); find is C-fast
+        and the word-boundary checks run only where a trigger occurs.
+        """
+        for text, begins, ends in self._triggers:
+            at = folded.find(text)
+            while at >= 0:
+                after = at + len(text)
+                if (not begins or at == 0 or folded[at - 1] not in _WORD_CHARS) and (
+                    not ends or after == len(folded) or folded[after] not in _WORD_CHARS
+                ):
+                    return True
+                at = folded.find(text, at + 1)
+        return False
 
 
 @dataclass
@@ -188,8 +202,6 @@ def stamp_curated(corpus: Corpus, path: Path = CURATED) -> list[str]:
     copy (and the English and summaries), then stamp. Entries whose copy differs are left
     stale and returned. Edits the file as text, so comments and layout stay.
     """
-    import re
-
     lines = path.read_text(encoding="utf-8").splitlines()
     out: list[str] = []
     left: list[str] = []

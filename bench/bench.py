@@ -8,8 +8,9 @@ imports, model loading and memory are those of a real run:
 - index build: `Assistant.load` into an empty directory, the model already loaded;
 - cold start: from starting Python to the first answer printed (index already built);
 - warm latency: every question of eval/questions.jsonl through `Assistant.ask` (follow-ups in
-  their conversations), after a warm-up; p50/p95;
-- the floor: `embeddings.embed_query` alone on the same questions — no answer can be faster;
+  their conversations), three rounds after a warm-up; p50/p95;
+- the floor: `embeddings.embed_query` alone on each question, timed right before its answer so
+  both see the same load — no answer can be faster;
 - peak RSS: the child's maximum resident set (`resource.getrusage`, read by the child at its
   end), for the CLI workload (load + every eval question) and for the app (Gradio, one /ask);
 - the textbook baseline: 1,000/200-character chunks (RecursiveCharacterTextSplitter), one
@@ -136,8 +137,9 @@ def child_cold(index_dir: str, spec: str, started: str) -> dict:
             "cited": [c.id for c in answer.citations], "rss_mb": _rss_mb()}
 
 
-def child_warm(index_dir: str, spec: str) -> dict:
-    """Every eval question, timed; then the bare query embedding of each (the floor)."""
+def child_warm(index_dir: str, spec: str, rounds: int = 3) -> dict:
+    """Every eval question, timed, `rounds` times; the bare query embedding of each question
+    (the floor) is timed right before its answer, so both see the same machine load."""
     from assistant.assistant import Assistant
     from assistant.conversation import Conversation
 
@@ -147,22 +149,23 @@ def child_warm(index_dir: str, spec: str) -> dict:
     for q in qs[:10]:  # warm-up: model, caches, allocator
         a.ask(q["question"], q["role"], None, Conversation())
         emb.embed_query(q["question"])
-    chats: dict[str, Conversation] = {}
-    latencies, cited = [], []
-    for q in qs:
-        conv = chats.setdefault(q["conversation"], Conversation()) if q.get("conversation") else Conversation()
-        t0 = time.perf_counter()
-        answer = a.ask(q["question"], q["role"], None, conv)
-        latencies.append((time.perf_counter() - t0) * 1000)
-        cited.append([c.id for c in answer.citations])
-    floor = []
-    for q in qs:
-        t0 = time.perf_counter()
-        emb.embed_query(q["question"])
-        floor.append((time.perf_counter() - t0) * 1000)
+    latencies, floor, cited = [], [], []
+    for round_ in range(rounds):
+        chats: dict[str, Conversation] = {}
+        for q in qs:
+            conv = chats.setdefault(q["conversation"], Conversation()) if q.get("conversation") else Conversation()
+            t0 = time.perf_counter()
+            emb.embed_query(q["question"])
+            t1 = time.perf_counter()
+            answer = a.ask(q["question"], q["role"], None, conv)
+            t2 = time.perf_counter()
+            floor.append((t1 - t0) * 1000)
+            latencies.append((t2 - t1) * 1000)
+            if round_ == 0:
+                cited.append([c.id for c in answer.citations])
     return {"p50_ms": percentile(latencies, 0.5), "p95_ms": percentile(latencies, 0.95),
             "floor_p50_ms": percentile(floor, 0.5), "floor_p95_ms": percentile(floor, 0.95),
-            "hit3": answerable_hit3(qs, cited), "n": len(qs), "rss_mb": _rss_mb()}
+            "hit3": answerable_hit3(qs, cited), "n": len(qs), "rounds": rounds, "rss_mb": _rss_mb()}
 
 
 def child_baseline(spec: str) -> dict:
@@ -290,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"index build ({builds[0]['entries']} entries, model loaded; median of {len(builds)})",
          f"{build_s:.2f} s (+ model load {statistics.median(b['model_s'] for b in builds):.2f} s)",
          f"< {TARGETS['build_s']:.0f} s", mark(build_s < TARGETS["build_s"])),
-        (f"warm answer latency p50 / p95 ({warm['n']} eval questions)",
+        (f"warm answer latency p50 / p95 ({warm['n']} eval questions × {warm['rounds']})",
          f"{warm['p50_ms']:.1f} / {warm['p95_ms']:.1f} ms", f"p95 < {TARGETS['p95_ms']:.0f} ms",
          mark(warm["p95_ms"] < TARGETS["p95_ms"])),
         ("floor: bare query embedding p50 / p95", f"{warm['floor_p50_ms']:.1f} / {warm['floor_p95_ms']:.1f} ms",
