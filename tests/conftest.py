@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,3 +34,23 @@ def session():  # type: ignore[no-untyped-def]
     assert s.returncode == 0, s.stderr[-4000:]
     assert s.result.get("checks", {}).get("done"), (s.result, s.stderr[-4000:])
     return s
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The Gradio app on a free loopback port, over the session's assistant (one per module)."""
+    from assistant.gradio_ui import build_app, launch_app
+
+    demo = build_app(assistant)
+    port = free_port()
+    launch_app(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()

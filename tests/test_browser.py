@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -33,28 +32,6 @@ pytestmark = [
         reason="needs Debian's headless Chromium: apt-get install -y chromium chromium-driver",
     ),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from assistant.assistant import Assistant
-    from assistant.gradio_ui import build_app, launch_app
-
-    # the same index directory as tests/test_ui.py, so a full run builds it once
-    assistant = Assistant.load(index_dir=str(tmp_path_factory.getbasetemp() / "ui-index"), progress=False)
-    demo = build_app(assistant)
-    port = free_port()
-    launch_app(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -175,33 +174,6 @@ def test_browse_html_escapes_the_query_and_counts() -> None:
 
 
 # -- the running app (slow) ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from assistant.assistant import Assistant
-
-    # one index for the whole test session (test_browser.py opens the same one)
-    return Assistant.load(index_dir=str(tmp_path_factory.getbasetemp() / "ui-index"), progress=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def app_url(assistant):  # type: ignore[no-untyped-def]
-    from assistant.gradio_ui import build_app, launch_app
-
-    demo = build_app(assistant)
-    port = free_port()
-    launch_app(demo, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
 
 
 @pytest.mark.slow
