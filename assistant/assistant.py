@@ -189,6 +189,7 @@ class Assistant:
         query, track, _ = resolve(q, conversation)
 
         named, bad = self.named(q)
+        hits: list[Hit] = []
         if len(named) > 1 and _asks_more_than_the_reference(q):
             # "what do the dual agreements in 3B say?": search within the named part
             within = set(named) | {c for pid in named for c in self.corpus.by_id[pid].children}
@@ -200,6 +201,7 @@ class Assistant:
             hits = self.retriever.search(query, role, track)
             answer = compose(q, language, role, hits, judge(query, hits, self.corpus), self.corpus, track)
         answer.resolved_question = query if query != q else None
+        answer.top_similarity = hits[0].dense if hits else None  # what the abstention weighs
         # -- optional generative answer (issue 6): guarded, falls back to the answer above --
         if llm and self.generator is not None:
             answer = self.generator.generate(answer, self.corpus, conversation, on_token)

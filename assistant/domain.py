@@ -83,6 +83,9 @@ class Answer:
     #: the question after resolving an elliptical follow-up against the previous turn
     resolved_question: str | None = None
     track: str | None = None
+    #: the best similarity of any entry to the question, when it was searched (diagnostics;
+    #: not part of the public JSON)
+    top_similarity: float | None = None
 
     def to_public_json(self, qid: object = None) -> dict[str, object]:
         """The stable public JSON shape of `stagecode ask --json` (see README)."""

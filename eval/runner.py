@@ -57,11 +57,9 @@ def run_questions(assistant: Assistant, questions: list[dict], source_text: str)
         t0 = time.perf_counter()
         a = assistant.ask(q["question"], q["role"], None, chat)
         dt = time.perf_counter() - t0
-        query = a.resolved_question or q["question"]
-        hits = assistant.retriever.search(query, q["role"], a.track, k=1)
         ok = all(c.text in source_text and c.text == assistant.corpus.by_id[c.id].text for c in a.citations)
         out.append(Result(q, [c.id for c in a.citations], a.abstained, a.language, a.answer, dt,
-                          hits[0].dense if hits else 0.0, ok, a.produced_by))
+                          a.top_similarity or 0.0, ok, a.produced_by))
     return out
 
 
