@@ -102,29 +102,34 @@ class Corpus:
         return self.by_id[pid]
 
     @cached_property
-    def _silent_by_trigram(self) -> dict[str, list[tuple[int, str, bool, bool]]]:
-        """Every silent-topic trigger under its first three characters (shorter ones whole)."""
-        out: dict[str, list[tuple[int, str, bool, bool]]] = {}
+    def _silent_by_trigram(
+        self,
+    ) -> tuple[dict[str, list[tuple[int, str, bool, bool]]], list[tuple[int, str, bool, bool]]]:
+        """Every silent-topic trigger under its first three characters, and the shorter ones."""
+        index: dict[str, list[tuple[int, str, bool, bool]]] = {}
+        short: list[tuple[int, str, bool, bool]] = []
         for n, topic in enumerate(self.silent_topics):
             for text, begins, ends in topic._triggers:
-                out.setdefault(text[:3], []).append((n, text, begins, ends))
-        return out
+                if len(text) < 3:
+                    short.append((n, text, begins, ends))
+                else:
+                    index.setdefault(text[:3], []).append((n, text, begins, ends))
+        return index, short
 
     def silent_in(self, folded: str) -> list[SilentTopic]:
         """The silent topics a folded question names, in list order.
 
         Why not each topic's `matches`: with ~1,500 triggers, one str.find per trigger cost
         ~0.5 ms a question (issue 7). A trigger can only occur where its first three
-        characters do, so only the triggers filed under the question's own trigrams (and
-        under its one- and two-character words) are checked.
+        characters do, so only the triggers filed under the question's own trigrams (and the
+        few shorter ones) are checked.
         """
-        index = self._silent_by_trigram
-        keys = {folded[i : i + 3] for i in range(len(folded) - 2)}
-        keys |= {folded[i : i + k] for k in (1, 2) for i in range(len(folded) - k + 1)}
-        found = {
-            n for key in keys for n, text, begins, ends in index.get(key, ())
-            if _occurs(folded, text, begins, ends)
-        }
+        index, short = self._silent_by_trigram
+        found = {n for n, text, begins, ends in short if _occurs(folded, text, begins, ends)}
+        for key in {folded[i : i + 3] for i in range(len(folded) - 2)}:
+            for n, text, begins, ends in index.get(key, ()):
+                if n not in found and _occurs(folded, text, begins, ends):
+                    found.add(n)
         return [self.silent_topics[n] for n in sorted(found)]
 
     def english(self, pid: str) -> str:

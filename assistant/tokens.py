@@ -24,6 +24,8 @@ def _stemmers() -> tuple[Stemmer.Stemmer, Stemmer.Stemmer]:
 
 def fold(text: str) -> str:
     """Lower-case and strip accents: 'Oriënteert' → 'orienteert'."""
+    if text.isascii():  # most questions: nothing to decompose (several calls per question)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -75,3 +75,15 @@ def test_indexed_silent_topic_matching_equals_checking_every_topic() -> None:
         assert corpus.silent_in(q) == expected, text
         found_any += bool(expected)
     assert found_any > 50  # the comparison covers real matches, not only empty lists
+
+
+def test_fold_fast_path_for_ascii_equals_decomposing() -> None:
+    import unicodedata
+
+    from assistant.tokens import fold
+
+    def slow(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+    for text in QUESTIONS + EDGE + ["Oriënteert", "ÉÉN", "ﬁnal", "Ⅻ"]:
+        assert fold(text) == slow(text), text
