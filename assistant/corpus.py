@@ -69,10 +69,6 @@ class SilentTopic:
             for t in triggers if t.strip()
         )
 
-    def matches(self, folded: str) -> bool:
-        """Whether a folded question holds one of the triggers."""
-        return any(_occurs(folded, *trigger) for trigger in self._triggers)
-
 
 @dataclass
 class Corpus:

@@ -75,27 +75,24 @@ class Retriever:
 
     def lexical(self, query: str) -> dict[str, float]:
         """BM25 score per provision. BM25Retriever drops scores, so ask its vectorizer."""
-        tokens = analyze(query)
-        if not tokens:
-            return {}
-        scores = np.zeros(len(self.index.bm25.docs))
+        return self._lexical(analyze(query))[0]
+
+    def _lexical(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, frozenset[str]]]:
+        """BM25 score per provision, and which of the tokens each provision's document holds."""
+        scores = np.zeros(len(self._bm25_pids))
+        held: dict[str, set[str]] = {}
         for token in tokens:  # what BM25Okapi.get_scores adds up, term by term
             row = self._term_scores.get(token)
             if row is not None:
                 scores += row
-        docs = self.index.bm25.docs
-        return {d.metadata["pid"]: float(s) for d, s in zip(docs, scores, strict=True) if s > 0}
-
-    def terms(self, query: str) -> dict[str, frozenset[str]]:
-        """Per provision, which of the query's BM25 tokens its document holds."""
-        found: dict[str, set[str]] = {}
-        pids = [d.metadata["pid"] for d in self.index.bm25.docs]
-        for token in set(analyze(query)):
-            row = self._term_scores.get(token)
-            if row is not None:
                 for i in np.flatnonzero(row):
-                    found.setdefault(pids[i], set()).add(token)
-        return {pid: frozenset(t) for pid, t in found.items()}
+                    held.setdefault(self._bm25_pids[i], set()).add(token)
+        found = {pid: float(s) for pid, s in zip(self._bm25_pids, scores, strict=True) if s > 0}
+        return found, {pid: frozenset(t) for pid, t in held.items()}
+
+    @cached_property
+    def _bm25_pids(self) -> list[str]:
+        return [d.metadata["pid"] for d in self.index.bm25.docs]
 
     @cached_property
     def _term_scores(self) -> dict[str, np.ndarray]:
@@ -121,8 +118,7 @@ class Retriever:
     ) -> list[Hit]:
         """Rank provisions for a query; `within` restricts the result to those ids."""
         dense = self.dense(query)
-        lexical = self.lexical(query)
-        terms = self.terms(query)
+        lexical, terms = self._lexical(analyze(query))
         dense_rank = sorted(dense, key=lambda p: -dense[p][0])
         lex_rank = sorted(lexical, key=lambda p: -lexical[p])
         fused: dict[str, float] = {}
