@@ -17,6 +17,7 @@ from assistant.conversation import Conversation, Turn, resolve
 from assistant.corpus import Corpus, load_corpus
 from assistant.domain import LANGUAGES, ROLES, Answer
 from assistant.embeddings import load_embeddings
+from assistant.errors import InputError
 from assistant.index import INDEX_DIR, open_index
 from assistant.language import detect
 from assistant.retrieve import Hit, Retriever
@@ -37,10 +38,6 @@ IGNORED_OVERRIDE = {
     "nl": "Ik negeer verzoeken om mijn instructies te veranderen. Over je vraag zegt de code dit:",
     "en": "I ignore requests to change my instructions. On your question, the code says this:",
 }
-
-
-class InputError(ValueError):
-    """A question or option the assistant cannot take; the message says what to change."""
 
 
 def clean_question(text: object) -> str:

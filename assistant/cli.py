@@ -239,15 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "corpus" and args.action == "show" and not args.id:
         print("error: corpus show needs an ID", file=sys.stderr)
         return 2
-    from assistant.corpus import CorpusError
-    from assistant.embeddings import EmbeddingError
-    from assistant.index import IndexBuildError
-    from assistant.llm import LLMConfigError
-    from assistant.source import SourceError
+    from assistant.errors import StagecodeError
 
     try:
         return int(args.func(args))
-    except (SourceError, CorpusError, EmbeddingError, IndexBuildError, LLMConfigError) as exc:
+    except StagecodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

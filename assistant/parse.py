@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from assistant.domain import Provision
+from assistant.errors import CorpusError
 
 BULLET = "–"
 # glyphs the PDF extraction leaves where a bullet symbol or a non-breaking space was
@@ -52,7 +53,7 @@ EN_TRACK_HEADINGS = {
 }
 
 
-class ParseError(ValueError):
+class ParseError(CorpusError):
     """The text does not have the structure of the Stagecode hbo."""
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assistant.errors import CorpusError
 
-class SourceError(ValueError):
+
+class SourceError(CorpusError):
     """A source document cannot be read; the message names the file and the problem."""
 
     def __init__(self, path: Path | str, problem: str) -> None:
