@@ -1,86 +1,54 @@
-"""The default answer: deterministic, offline, in the asker's language, citing provisions.
+"""The default answer: deterministic, offline, in the asker's language and voice, citing provisions.
 
-It opens with a plain-language answer built from the curated summaries of what it cites,
-states scope when a rule applies to one track only, says what the code leaves open, and
-then lists each citation with its verbatim Dutch text (and the English rendering).
+It opens with a plain-language answer built from the summaries of what it cites, addressed
+to the role that asks; states scope when a rule applies to one track only; says what the
+code leaves open; and then lists each citation with its verbatim Dutch text (and the English
+rendering). The fixed texts are data (texts/answers.yaml).
 """
 
 from __future__ import annotations
 
+from importlib.resources import files
+
+import yaml
+
 from assistant.abstain import Verdict
+from assistant.checklist import checklist
 from assistant.corpus import Corpus
 from assistant.domain import Answer, Citation
 from assistant.retrieve import Hit
 
-CITE_RATIO = 0.9  # cite a further provision only when its fused score is this close to the best
-CITE_DENSE_GAP = 0.0  # … and its similarity to the question at most this much lower
-MAX_CITATIONS = 3
+TEXTS: dict[str, dict] = yaml.safe_load(
+    (files("assistant") / "texts" / "answers.yaml").read_text(encoding="utf-8"))
 
-TEXTS = {
-    "nl": {
-        "sources": "Bronnen (de Nederlandse tekst is leidend)",
-        "no_answer": "De Stagecode hbo geeft hierop geen antwoord.",
-        "injection": "Ik kan mijn instructies niet aanpassen of negeren. Ik beantwoord alleen "
-        "vragen over de Stagecode hbo, op basis van de tekst van de code zelf.",
-        "unrelated": "Deze vraag gaat niet over de Stagecode hbo. Ik beantwoord alleen vragen "
-        "over die code: stages en duale trajecten in het hbo.",
-        "not_covered": "Daar zegt de Stagecode hbo niets over. Kijk in je stageovereenkomst of "
-        "de stage- en examenregeling van je opleiding, of vraag het je contactpersoon op school.",
-        "related": "Wat de code wel zegt en hiermee samenhangt:",
-        "not_set": {
-            "amount": "De code noemt geen bedrag.",
-            "duration": "De code noemt geen duur of aantal uren, dagen of weken.",
-            "deadline": "De code noemt geen termijn.",
-        },
-        "vd_only": "Dit geldt voor voltijd- en deeltijdopleidingen.",
-        "duaal_only": "Dit geldt voor duale opleidingen.",
-        "vd_not_duaal": "Let op: {ids} {verb} alleen voor voltijd- en deeltijdopleidingen, niet "
-        "voor duale opleidingen.",
-        "duaal_not_vd": "Let op: {ids} {verb} alleen voor duale opleidingen, niet voor voltijd- "
-        "en deeltijdopleidingen.",
-        "verb1": "geldt",
-        "verbn": "gelden",
-        "unofficial": "",
-    },
-    "en": {
-        "sources": "Sources (the Dutch text is authoritative; the English is an unofficial translation)",
-        "no_answer": "The Stagecode hbo does not answer this.",
-        "injection": "I can't change or ignore my instructions. I only answer questions about "
-        "the Stagecode hbo, based on the text of the code itself.",
-        "unrelated": "This question is not about the Stagecode hbo. I only answer questions "
-        "about that code: internships and dual programmes in Dutch higher professional education.",
-        "not_covered": "The Stagecode hbo says nothing about this. Check your internship agreement "
-        "(stageovereenkomst) or your programme's internship and examination rules, or ask your "
-        "school contact person.",
-        "related": "What the code does say on related matters:",
-        "not_set": {
-            "amount": "The code sets no amount.",
-            "duration": "The code sets no duration or number of hours, days or weeks.",
-            "deadline": "The code sets no deadline.",
-        },
-        "vd_only": "This applies to full-time and part-time programmes.",
-        "duaal_only": "This applies to dual programmes.",
-        "vd_not_duaal": "Note: {ids} {verb} only to full-time and part-time programmes, not to "
-        "dual programmes.",
-        "duaal_not_vd": "Note: {ids} {verb} only to dual programmes, not to full-time and "
-        "part-time programmes.",
-        "verb1": "applies",
-        "verbn": "apply",
-        "unofficial": "EN (unofficial translation)",
-    },
-}
+MAX_CITATIONS = 3
+#: the code's two pay rules: a question about one is a question about pay, answered with both
+PAY = ("3B.vd.4", "3B.vd.5")
+#: the safety route: the reporting point and how to recognise and report; for staff, the
+#: follow-up after a report
+SAFETY = ("4.aanv.4", "4.aanv.5")
+SAFETY_STAFF = ("4.aanv.7",)
+MAX_SAFETY_CITATIONS = 5
+
+
+def _voiced(text: object, role: str) -> str:
+    return text[role] if isinstance(text, dict) else str(text)
 
 
 def citation(corpus: Corpus, pid: str, lang: str, score: float = 0.0) -> Citation:
     p = corpus.by_id[pid]
-    return Citation(pid, corpus.label(pid, lang), p.text, corpus.english(pid), round(score, 4))
+    parent = corpus.by_id.get(p.parent or "")
+    lead_in = parent.text if parent is not None and p.kind == "item" else ""
+    return Citation(pid, corpus.label(pid, lang), p.text, corpus.english(pid), round(score, 4), lead_in)
 
 
-def select(hits: list[Hit], corpus: Corpus, track: str | None) -> tuple[list[Hit], list[str]]:
+def select(hits: list[Hit], corpus: Corpus, track: str | None, cite_min: float = 0.0,
+           cite_ratio: float = 0.0) -> tuple[list[Hit], list[str]]:
     """Pick the few provisions that answer; set aside those for the other track.
 
-    Returns the cited hits and the ids of strong hits that apply to the other track only
-    (judged on their score before the track penalty: were they what the asker looked for?).
+    A provision is cited when the ranker's probability is at least `cite_min` and at least
+    `cite_ratio` times the best one (both learned, see learn/train.py), three at most.
+    Returns the cited hits and the ids of strong hits that apply to the other track only.
     """
     def applies(h: Hit) -> bool:
         return not track or corpus.by_id[h.pid].track in ("all", track)
@@ -88,14 +56,14 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None) -> tuple[list[Hit
     fitting = [h for h in hits if applies(h)]
     chosen: list[Hit] = []
     if fitting:
-        best, best_dense = fitting[0].score, fitting[0].dense
+        best = fitting[0].score
         for h in fitting:
-            if chosen and (h.score < CITE_RATIO * best or h.dense < best_dense - CITE_DENSE_GAP
+            if chosen and (h.score < cite_min or h.score < cite_ratio * best
                            or len(chosen) >= MAX_CITATIONS):
                 break
             chosen.append(h)
     top = max((h.base for h in hits), default=0.0)
-    other = [h.pid for h in hits if not applies(h) and h.base >= CITE_RATIO * top]
+    other = [h.pid for h in hits if not applies(h) and h.base >= max(cite_min, cite_ratio * top)]
     # a lead-in ("… zorgt in ieder geval:") says nothing without its items
     out: list[Hit] = []
     for h in chosen:
@@ -129,10 +97,59 @@ def sources_block(corpus: Corpus, cites: list[Citation], lang: str) -> str:
     lines = [f"{t['sources']}:"]
     for i, c in enumerate(cites, 1):
         lines.append(f"[{i}] {c.id} — {c.label}")
+        if c.lead_in:  # a lettered item reads as the end of its parent's sentence
+            lines.append(f"    “{c.lead_in} …”")
         lines.append(f"    “{c.text}”")
         if lang == "en" and c.text_en:
             lines.append(f"    {t['unofficial']}: “{c.text_en}”")
     return "\n".join(lines)
+
+
+def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
+               track: str | None, cite_min: float) -> Answer:
+    t = TEXTS[lang]
+    reason = verdict.reasons[0] if verdict.reasons else "not_covered"
+    related: list[str] = []
+    if reason in ("injection", "unrelated"):
+        head = [t[reason]]
+    else:
+        head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
+        head += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
+        related = [r for s in verdict.silent for r in s.related]
+        related += [h.pid for h in hits[:1] if h.score >= cite_min]
+        related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
+    cites = [citation(corpus, r, lang) for r in related]
+    body = " ".join(dict.fromkeys(head))
+    if cites:
+        body += "\n\n" + t["related"] + "\n\n" + sources_block(corpus, cites, lang)
+    return Answer(question, lang, body, True, cites, role, list(verdict.reasons), track=track)
+
+
+def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
+                 track: str | None) -> Answer:
+    """Every provision that concerns the asker's party, in the phase the question is about
+    (the phase most of its best hits share), each cited."""
+    t = TEXTS[lang]
+    groups = checklist(corpus, role, track)
+    phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
+    phase = max(set(phases), key=phases.count) if phases else None
+    if phase in groups and phases.count(phase) >= 2 and phase != "general":
+        groups = {phase: groups[phase]}
+        intro = _voiced(t["list_intro"], role).format(phase=t["list_phase"][phase])
+    else:
+        intro = _voiced(t["list_intro"], role).format(phase="")
+    cites: list[Citation] = []
+    lines = [intro]
+    for ph, ids in groups.items():
+        if len(groups) > 1:
+            lines.append(f"\n{t['phases'][ph]}:")
+        for pid in ids:
+            cites.append(citation(corpus, pid, lang))
+            lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
+    scope = _scope(corpus, [c.id for c in cites], [], track, lang) if track else []
+    body = "\n".join(lines) + ("\n\n" + " ".join(scope) if scope else "")
+    return Answer(question, lang, body + "\n\n" + sources_block(corpus, cites, lang), False, cites, role,
+                  ["list"], track=track)
 
 
 def compose(
@@ -143,47 +160,38 @@ def compose(
     verdict: Verdict,
     corpus: Corpus,
     track: str | None,
+    cite_min: float = 0.0,
+    cite_ratio: float = 0.0,
 ) -> Answer:
-    """Build the answer for one question from the retrieval hits and the abstention verdict."""
+    """Build the answer for one question from the ranked hits and the decision."""
     t = TEXTS[lang]
     if verdict.abstain:
-        reason = verdict.reasons[0] if verdict.reasons else "not_covered"
-        if reason in ("injection", "unrelated"):
-            head = [t[reason]]
-            related: list[str] = []
-        elif reason == "off_subject":  # no provision has a word of its subject: none is related
-            head, related = [t["not_covered"]], []
-        else:
-            head = [t["no_answer"]] if verdict.silent or verdict.not_set else [t["not_covered"]]
-            head += [t["not_set"][f] for f in verdict.not_set]
-            head += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:2]]
-            related = [r for s in verdict.silent for r in s.related]
-            cited, _ = select(hits, corpus, track)
-            related += [h.pid for h in cited if h.dense >= 0.3]
-            related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
-        cites = [citation(corpus, r, lang) for r in related]
-        body = " ".join(dict.fromkeys(head))
-        if cites:
-            body += "\n\n" + t["related"] + "\n\n" + sources_block(corpus, cites, lang)
-        return Answer(question, lang, body, True, cites, role, list(verdict.reasons), track=track)
+        return _abstained(question, lang, role, hits, verdict, corpus, track, cite_min)
+    if "list" in verdict.reasons:
+        return _list_answer(question, lang, role, hits, corpus, track)
 
-    chosen, other = select(hits, corpus, track)
-    # a rule for the other track is cited too, after the rest, with a note that it does not apply
+    chosen, other = select(hits, corpus, track, cite_min, cite_ratio)
     by_pid = {h.pid: h for h in hits}
-    cites = [citation(corpus, h.pid, lang, h.score) for h in chosen]
+    pids = [h.pid for h in chosen]
+    notes: list[str] = []
+    if "safety" in verdict.reasons:
+        route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+        pids = list(dict.fromkeys([*route, *pids]))[:MAX_SAFETY_CITATIONS]
+        notes.append(_voiced(t["safety"], role))
+    if set(pids) & set(PAY):  # a pay question: both pay rules, and no amount is set
+        pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
+        notes.append(t["not_set"]["amount"])
+    cites = [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in pids]
+    # a rule for the other track is cited too, after the rest, with a note that it does not apply
+    other = [pid for pid in other if pid not in pids]
     cites += [citation(corpus, pid, lang, by_pid[pid].score) for pid in other]
-    sentences = []
-    for i, h in enumerate(chosen, 1):
-        c = corpus.curation.get(h.pid)
-        summary = (c.summary_nl if lang == "nl" else c.summary_en) if c else corpus.by_id[h.pid].text
-        sentences.append(f"{summary} [{i}]")
+    sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     parts = [" ".join(sentences)]
-    scope = _scope(corpus, [h.pid for h in chosen], other, track, lang)
+    scope = _scope(corpus, pids, other, track, lang)
     if scope:
         parts.append(" ".join(scope))
-    if verdict.partial:
-        parts.append(" ".join([t["not_set"][f] for f in verdict.not_set] + [
-            s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:2]
-        ]))
+    notes += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
+    if notes:
+        parts.append(" ".join(dict.fromkeys(notes)))
     body = "\n\n".join(parts) + "\n\n" + sources_block(corpus, cites, lang)
     return Answer(question, lang, body, False, cites, role, list(verdict.reasons), track=track)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.abstain import CURATED_MATCH, Verdict, is_injection, judge, strip_injection
+from assistant.abstain import Verdict, decide, is_injection, strip_injection
 from assistant.answer import citation, compose, sources_block
 from assistant.conversation import Conversation, Turn, resolve
 from assistant.corpus import Corpus, load_corpus
@@ -20,6 +20,7 @@ from assistant.embeddings import load_embeddings
 from assistant.errors import InputError
 from assistant.index import INDEX_DIR, open_index
 from assistant.language import detect
+from assistant.learn.store import learned_model
 from assistant.retrieve import Hit, Retriever
 from assistant.tokens import words
 
@@ -114,14 +115,12 @@ class Assistant:
 
         corpus = corpus or load_corpus()
         emb = embeddings if isinstance(embeddings, Embeddings) else load_embeddings(embeddings)
-        index = open_index(corpus, emb, Path(index_dir) if index_dir else INDEX_DIR, progress, rebuild)
-        return cls(corpus, Retriever(corpus, index, emb))
+        root = Path(index_dir) if index_dir else INDEX_DIR
+        index = open_index(corpus, emb, root, progress, rebuild)
+        model = learned_model(corpus, emb, root, index.manifest.get("bank", ""), progress)
+        return cls(corpus, Retriever(corpus, index, emb, model))
 
     # -- named provisions -------------------------------------------------------------
-
-    @cached_property
-    def _curated_match(self) -> float | None:
-        return CURATED_MATCH.get(getattr(self.retriever.embeddings, "spec", ""))
 
     @cached_property
     def _ids_lower(self) -> dict[str, str]:
@@ -191,19 +190,24 @@ class Assistant:
 
         named, bad = self.named(q)
         hits: list[Hit] = []
+        top_similarity = None
+        cut = self.retriever.model.thresholds
         if len(named) > 1 and _asks_more_than_the_reference(q):
             # "what do the dual agreements in 3B say?": search within the named part
             within = set(named) | {c for pid in named for c in self.corpus.by_id[pid].children}
             hits = self.retriever.search(query, role, track, within=within)
-            answer = compose(q, language, role, hits, Verdict(False), self.corpus, track)
+            answer = compose(q, language, role, hits, Verdict(False), self.corpus, track,
+                             cut["cite_min"], cut["cite_ratio"])
         elif named or bad:
             answer = self._named_answer(q, language, role, named, bad, track)
         else:
-            hits = self.retriever.search(query, role, track)
-            verdict = judge(query, hits, self.corpus, self._curated_match)
-            answer = compose(q, language, role, hits, verdict, self.corpus, track)
+            found = self.retriever.examine(query, role, track)
+            hits, top_similarity = found.hits, found.top_similarity
+            verdict = decide(found, self.corpus, cut)
+            answer = compose(q, language, role, hits, verdict, self.corpus, track,
+                             cut["cite_min"], cut["cite_ratio"])
         answer.resolved_question = query if query != q else None
-        answer.top_similarity = hits[0].dense if hits else None  # what the abstention weighs
+        answer.top_similarity = top_similarity
         # -- optional generative answer (issue 6): guarded, falls back to the answer above --
         if llm and self.generator is not None:
             answer = self.generator.generate(answer, self.corpus, conversation, on_token)

@@ -179,6 +179,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return int(module.main(args))
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from assistant.corpus import ROOT
+    from assistant.learn.train import main as train
+
+    report = ROOT / "eval" / "training.md"
+    return train(args.embeddings, report_path=report if report.parent.is_dir() else None)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.gradio_ui import serve
 
@@ -222,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--quick", action="store_true", help="skip the baseline and model comparison")
     ev.add_argument("--llm", help=llm_help + "; the report compares it with the deterministic answers")
     ev.set_defaults(func=cmd_eval)
+
+    tr = sub.add_parser("train", parents=[common],
+                        help="train the ranker and answer decision from corpus/questions/ (writes the model)")
+    tr.set_defaults(func=cmd_train)
 
     serve = sub.add_parser("serve", parents=[common], help="start the chat app on 127.0.0.1:7860")
     serve.add_argument("--host", default="127.0.0.1")

@@ -15,29 +15,14 @@ from assistant.domain import AUDIENCES, PHASES, TRACKS, Curation, Provision
 from assistant.errors import CorpusError
 from assistant.parse import parse, sha256
 from assistant.source import read_source
-from assistant.tokens import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = Path(os.environ.get("STAGECODE_CORPUS_DIR", ROOT / "corpus"))
 SOURCE = CORPUS_DIR / "stagecode-hbo-2025.txt"
 CURATED = CORPUS_DIR / "curated.yaml"
 SILENT = CORPUS_DIR / "silent_topics.yaml"
-
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def _occurs(folded: str, text: str, begins: bool, ends: bool) -> bool:
-    """Whether `text` occurs in `folded`, beginning (and ending) a word where asked."""
-    at = folded.find(text)
-    while at >= 0:
-        after = at + len(text)
-        if (not begins or at == 0 or folded[at - 1] not in _WORD_CHARS) and (
-            not ends or after == len(folded) or folded[after] not in _WORD_CHARS
-        ):
-            return True
-        at = folded.find(text, at + 1)
-    return False
-
+BANK = CORPUS_DIR / "questions"
+VOICES = CORPUS_DIR / "voices.yaml"
 
 @dataclass(frozen=True)
 class SilentTopic:
@@ -46,25 +31,9 @@ class SilentTopic:
     id: str
     topic_nl: str
     topic_en: str
-    triggers_nl: tuple[str, ...]
-    triggers_en: tuple[str, ...]
     where_nl: str
     where_en: str
     related: tuple[str, ...] = ()
-
-    @cached_property
-    def _triggers(self) -> tuple[tuple[str, bool, bool], ...]:
-        """Each (folded) trigger as (text, must begin a word, must end a word).
-
-        A trigger begins a word ('ects' is not in 'projects', 'arbo' not in 'waarborgen'),
-        except a Dutch word of six letters or more, which may end a compound ('vakantie' in
-        'herfstvakantie'). A trailing space asks for the word to end there ('ec ').
-        """
-        return tuple(
-            (t.strip(), not (lang == "nl" and " " not in t.strip() and len(t.strip()) >= 6), t.endswith(" "))
-            for lang, triggers in (("nl", self.triggers_nl), ("en", self.triggers_en))
-            for t in triggers if t.strip()
-        )
 
 
 @dataclass
@@ -75,6 +44,8 @@ class Corpus:
     curation: dict[str, Curation]
     silent_topics: list[SilentTopic] = field(default_factory=list)
     source_hash: str = ""
+    #: per provision, the summary addressed to a company and written for school staff
+    voices: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     @cached_property
     def by_id(self) -> dict[str, Provision]:
@@ -94,36 +65,16 @@ class Corpus:
     def get(self, pid: str) -> Provision:
         return self.by_id[pid]
 
-    @cached_property
-    def _silent_by_trigram(
-        self,
-    ) -> tuple[dict[str, list[tuple[int, str, bool, bool]]], list[tuple[int, str, bool, bool]]]:
-        """Every silent-topic trigger under its first three characters, and the shorter ones."""
-        index: dict[str, list[tuple[int, str, bool, bool]]] = {}
-        short: list[tuple[int, str, bool, bool]] = []
-        for n, topic in enumerate(self.silent_topics):
-            for text, begins, ends in topic._triggers:
-                if len(text) < 3:
-                    short.append((n, text, begins, ends))
-                else:
-                    index.setdefault(text[:3], []).append((n, text, begins, ends))
-        return index, short
-
-    def silent_in(self, folded: str) -> list[SilentTopic]:
-        """The silent topics a folded question names, in list order.
-
-        Why not each topic's `matches`: with ~1,500 triggers, one str.find per trigger cost
-        ~0.5 ms a question (issue 7). A trigger can only occur where its first three
-        characters do, so only the triggers filed under the question's own trigrams (and the
-        few shorter ones) are checked.
-        """
-        index, short = self._silent_by_trigram
-        found = {n for n, text, begins, ends in short if _occurs(folded, text, begins, ends)}
-        for key in {folded[i : i + 3] for i in range(len(folded) - 2)}:
-            for n, text, begins, ends in index.get(key, ()):
-                if n not in found and _occurs(folded, text, begins, ends):
-                    found.add(n)
-        return [self.silent_topics[n] for n in sorted(found)]
+    def summary(self, pid: str, role: str, lang: str) -> str:
+        """The plain-language summary in the asker's voice: a student is addressed as "you", a
+        company as the host company, staff get the neutral third person."""
+        voiced = self.voices.get(pid, {}).get(role, {}).get(lang)
+        if voiced:
+            return voiced
+        c = self.curation.get(pid)
+        if c is None:
+            return self.by_id[pid].text
+        return c.summary_nl if lang == "nl" else c.summary_en
 
     def english(self, pid: str) -> str:
         c = self.curation.get(pid)
@@ -171,8 +122,6 @@ def _curation(pid: str, entry: dict) -> Curation:
             audiences=tuple(entry["audiences"]),
             track=str(entry["track"]),
             phase=str(entry["phase"]),
-            questions_nl=tuple(entry.get("questions_nl") or ()),
-            questions_en=tuple(entry.get("questions_en") or ()),
         )
     except (KeyError, TypeError) as exc:
         raise CorpusError(f"curated entry {pid}: missing or malformed field {exc}") from None
@@ -201,9 +150,6 @@ def load_silent_topics(path: Path = SILENT) -> list[SilentTopic]:
     return [
         SilentTopic(
             id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
-            # folded once here, as the question is, so matching is a plain substring test
-            triggers_nl=tuple(fold(t) for t in d.get("triggers_nl", ())),
-            triggers_en=tuple(fold(t) for t in d.get("triggers_en", ())),
             where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
         )
         for d in data
@@ -215,7 +161,11 @@ def load_corpus(source: Path | str = SOURCE, curated: Path | str | None = CURATE
     raw = read_source(source)
     provisions = parse(raw)
     curation = load_curation(Path(curated)) if curated and Path(curated).exists() else {}
-    return Corpus(provisions, curation, load_silent_topics(), source_hash=sha256(raw))
+    voices = _yaml(VOICES) if VOICES.exists() else {}
+    if not isinstance(voices, dict):
+        raise CorpusError(f"{VOICES}: expected a mapping of provision id to voices")
+    return Corpus(provisions, curation, load_silent_topics(), source_hash=sha256(raw),
+                  voices={str(k): v for k, v in voices.items()})
 
 
 def stamp_curated(corpus: Corpus, path: Path = CURATED) -> list[str]:

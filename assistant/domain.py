@@ -51,8 +51,6 @@ class Curation:
     audiences: tuple[str, ...]
     track: str
     phase: str
-    questions_nl: tuple[str, ...] = ()
-    questions_en: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +62,8 @@ class Citation:
     text: str
     text_en: str
     score: float = 0.0
+    #: for a lettered item, its parent's lead-in sentence ("… zorgt in ieder geval:")
+    lead_in: str = ""
 
 
 @dataclass

@@ -92,6 +92,9 @@ class USEEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
+    #: the model is symmetric: questions are embedded as documents are, in one batch
+    embed_queries = embed_documents
+
 
 class E5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit); adds the 'query:'/'passage:' prefixes E5 expects."""
@@ -109,6 +112,9 @@ class E5Embeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return _normalise(self._model.query([text]))[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return _normalise(self._model.query(list(texts))) if texts else []
 
 
 class SentenceTransformerEmbeddings(Embeddings):

@@ -21,9 +21,10 @@ from urllib.parse import quote
 
 from assistant.answer import TEXTS
 from assistant.assistant import MAX_QUESTION, Assistant, InputError
+from assistant.checklist import CHECKLIST_TRACKS, checklist
 from assistant.conversation import Conversation
 from assistant.corpus import Corpus
-from assistant.domain import PHASES, ROLE_AUDIENCE, ROLES, Answer
+from assistant.domain import ROLES, Answer
 from assistant.tokens import analyze, fold
 
 if TYPE_CHECKING:
@@ -134,9 +135,6 @@ UI: dict[str, dict[str, Any]] = {
 }
 
 LANG_CHOICES = ("auto", "nl", "en")
-CHECKLIST_TRACKS = ("vd", "duaal")
-CHECKLIST_KINDS = frozenset({"agreement", "item", "ambition", "definition", "closing"})
-CHECKLIST_SKIP = frozenset({"slot.ondertekend"})
 
 CSS = """
 .sc-notice {padding: .5rem .75rem; border-left: 4px solid var(--color-accent); background: var(--background-fill-secondary); border-radius: 4px;}
@@ -329,38 +327,8 @@ def browse_html(corpus: Corpus, query: str, lang: str) -> str:
 # -- the checklist ---------------------------------------------------------------------------
 
 
-def _track(corpus: Corpus, pid: str) -> str:
-    c = corpus.curation.get(pid)
-    return c.track if c is not None else corpus.by_id[pid].track
-
-
-def checklist(corpus: Corpus, role: str, track: str) -> dict[str, list[str]]:
-    """Provisions that concern a role's audience and apply to a track, grouped by phase.
-
-    Lead-ins ("… zorgt in ieder geval:") are left out for their items; so are footnotes,
-    the introduction and the signature line. Phases in order: before, during,
-    discrimination, general; empty phases are left out.
-    """
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}")
-    if track not in CHECKLIST_TRACKS:
-        raise ValueError(f"unknown track {track!r}")
-    audience = ROLE_AUDIENCE[role]
-    groups: dict[str, list[str]] = {phase: [] for phase in PHASES}
-    for p in corpus.provisions:
-        c = corpus.curation.get(p.id)
-        if c is None or p.kind not in CHECKLIST_KINDS or p.id in CHECKLIST_SKIP:
-            continue
-        if p.children and p.text.endswith(":"):
-            continue
-        if audience in c.audiences and _track(corpus, p.id) in ("all", track):
-            groups[c.phase].append(p.id)
-    return {phase: ids for phase, ids in groups.items() if ids}
-
-
-def _entry(corpus: Corpus, pid: str, lang: str) -> tuple[str, str]:
-    c = corpus.curation[pid]
-    return (c.title_nl, c.summary_nl) if lang == "nl" else (c.title_en, c.summary_en)
+def _entry(corpus: Corpus, pid: str, lang: str, role: str) -> tuple[str, str]:
+    return corpus.title(pid, lang), corpus.summary(pid, role, lang)
 
 
 def checklist_title(role: str, track: str, lang: str) -> str:
@@ -375,7 +343,7 @@ def checklist_markdown(corpus: Corpus, role: str, track: str, lang: str) -> str:
     for phase, ids in checklist(corpus, role, track).items():
         lines += [f"## {ui['phases'][phase]}", ""]
         for pid in ids:
-            title, summary = _entry(corpus, pid, lang)
+            title, summary = _entry(corpus, pid, lang, role)
             lines.append(f"- [ ] **{pid}** {title}: {summary}")
         lines.append("")
     lines.append(f"_{ui['md_footer']}_")
@@ -389,7 +357,7 @@ def checklist_html(corpus: Corpus, role: str, track: str, lang: str) -> str:
     for phase, ids in checklist(corpus, role, track).items():
         out.append(f'<h4>{esc(ui["phases"][phase])}</h4><ul>')
         for pid in ids:
-            title, summary = _entry(corpus, pid, lang)
+            title, summary = _entry(corpus, pid, lang, role)
             out.append(
                 f'<li data-id="{esc(pid)}"><a class="sc-id" href="{esc(browse_link(pid))}" '
                 f'target="_blank" rel="noopener">{esc(pid)}</a> <strong>{esc(title)}</strong>: '

@@ -9,6 +9,7 @@ or unreadable index is rebuilt, under a file lock so two processes never build a
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -30,14 +31,16 @@ from langchain_core.documents import Document  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from assistant.corpus import ROOT, Corpus  # noqa: E402
-from assistant.errors import IndexBuildError
+from assistant.corpus import BANK, ROOT, Corpus  # noqa: E402
+from assistant.errors import IndexBuildError  # noqa: E402
+from assistant.learn.bank import bank_hash  # noqa: E402
 from assistant.tokens import analyze  # noqa: E402
 
 INDEX_DIR = Path(os.environ.get("STAGECODE_INDEX_DIR", ROOT / "index"))
 COLLECTION = "provisions"
 MANIFEST = "manifest.json"
-FORMAT = 2  # bump when the entry layout changes (2: exhaustive HNSW search, see HNSW)
+BANK_VECTORS = "bank.npy"
+FORMAT = 3  # bump when the entry layout changes (3: bank questions as a NumPy file, not entries)
 #: Fix (issue 7): with Chroma's default search breadth (ef 10) the 80 nearest entries came
 #: from an approximate search whose graph differs per process, so the same question got
 #: other citations in another process (42 of the 231 eval questions). A search breadth
@@ -58,8 +61,6 @@ def entries(corpus: Corpus) -> list[Document]:
                 ("summary", "en", c.summary_en),
                 ("title", "nl", f"{c.title_nl}. {c.title_en}"),
             ]
-            fields += [("question", "nl", q) for q in c.questions_nl]
-            fields += [("question", "en", q) for q in c.questions_en]
         for i, (kind, lang, text) in enumerate(fields):
             if text.strip():
                 docs.append(
@@ -125,6 +126,7 @@ class Index:
     manifest: dict
     path: Path
     vectors: Vectors
+    bank: np.ndarray  # (bank questions, dim) unit rows, in the order of the bank files
 
 
 def _client(path: Path) -> chromadb.ClientAPI:
@@ -179,6 +181,7 @@ def expected_manifest(corpus: Corpus, embeddings: Embeddings) -> dict:
     return {
         "format": FORMAT,
         "corpus": corpus.fingerprint,
+        "bank": bank_hash(BANK),
         "embeddings": getattr(embeddings, "spec", type(embeddings).__name__),
         "embeddings_version": getattr(embeddings, "version", ""),
         "chromadb": version("chromadb"),
@@ -232,7 +235,11 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
         )
         bar.update(len(chunk))
     bar.close()
-    manifest = expected_manifest(corpus, embeddings) | {"entries": len(docs), "built": time.time()}
+    bank = _embed_bank(embeddings)
+    np.save(tmp / BANK_VECTORS, bank)
+    manifest = expected_manifest(corpus, embeddings) | {
+        "entries": len(docs), "bank_rows": len(bank), "bank_sha256": _sha256(tmp / BANK_VECTORS),
+        "built": time.time()}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     del store
     client.close()  # flush and release the files before they move (issue 7)
@@ -247,6 +254,29 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
     return final
 
 
+def _embed_bank(embeddings: Embeddings) -> np.ndarray:
+    """The bank's questions (a follow-up with the question it follows) as unit vectors."""
+    from assistant.learn.bank import load_bank
+    from assistant.learn.train import embed_queries
+
+    return embed_queries(embeddings, [q.query for q in load_bank(BANK)])
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _bank_vectors(path: Path, manifest: dict) -> np.ndarray | None:
+    """The bank vectors written at build, if their checksum and shape are those recorded."""
+    try:
+        if _sha256(path / BANK_VECTORS) != manifest.get("bank_sha256"):
+            return None
+        bank = np.load(path / BANK_VECTORS, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return bank if bank.ndim == 2 and len(bank) == manifest.get("bank_rows") else None
+
+
 def _remove(path: Path) -> None:
     """Delete a directory tree or a file (a stray file where the store belongs), if there."""
     if path.is_dir() and not path.is_symlink():
@@ -257,7 +287,7 @@ def _remove(path: Path) -> None:
 
 def _open(path: Path, embeddings: Embeddings, manifest: dict) -> Chroma | None:
     """Open the store if it is whole: readable and holding as many entries as were written."""
-    if not _sqlite_ok(path):  # issue 7: corruption that still opens and counts right
+    if not _sqlite_ok(path) or _bank_vectors(path, manifest) is None:
         _forget(path)
         return None
     try:
@@ -303,5 +333,8 @@ def open_index(
         if store is None:
             raise IndexBuildError(f"the index under {path} could not be opened after a rebuild")
     bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
+    bank = _bank_vectors(path, manifest or {})
+    if bank is None:
+        raise IndexBuildError(f"the bank vectors under {path} could not be read after a rebuild")
     return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path,
-                 vectors=Vectors.from_store(store))
+                 vectors=Vectors.from_store(store), bank=bank)

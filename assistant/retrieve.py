@@ -1,9 +1,11 @@
-"""Hybrid retrieval over provisions: dense (Chroma, multi-vector) + BM25, fused by rank.
+"""Finding the provisions that answer a question, and what kind of question it is.
 
-LangChain's EnsembleRetriever fuses ranks too, but returns no scores and cannot aggregate
-several entries of one provision before fusing, and both are needed here: scores feed the
-abstention decision, and a provision must not win just because it has more entries. So the
-fusion (weighted reciprocal rank fusion) is ours; the stores are LangChain's.
+Every provision is scored by a ranker learned from the question bank (assistant/learn/) over
+its similarity to the question (per field), BM25, a provision classifier and the nearest bank
+questions; the same evidence feeds the learned decision (answer, list, not covered, unrelated,
+injection) and the safety route. The stores are LangChain's (Chroma for the vectors,
+BM25Retriever for the term statistics); scoring is ours because it needs every provision's
+evidence at once, which neither retriever returns.
 """
 
 from __future__ import annotations
@@ -13,18 +15,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+from langchain_community.retrievers import BM25Retriever
 from langchain_core.embeddings import Embeddings
 
 from assistant.corpus import Corpus
-from assistant.domain import ROLE_AUDIENCE
 from assistant.index import Index
-from assistant.tokens import analyze, fold
-
-RRF_K = 20
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 2.5
-ROLE_BOOST = 0.08
-TRACK_PENALTY = 0.5
+from assistant.learn.bank import KINDS, BankQuestion, load_bank
+from assistant.learn.model import LearnedModel
+from assistant.learn.signals import BankVectors, Entries, decide_meta, question_signals, rank_features
+from assistant.tokens import analyze, fold, words
 
 _DUAAL = re.compile(r"\b(duaal|duale|dual|werkplekleren|werkend leren|leerwerk\w*|work-?based)\b")
 _VD = re.compile(r"\b(voltijd\w*|deeltijd\w*|full[- ]?time|part[- ]?time|fulltime|parttime)\b")
@@ -41,115 +40,131 @@ def question_track(text: str) -> str | None:
     return None
 
 
+def term_table(bm25: BM25Retriever) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Each indexed term's BM25 contribution to every document, and the documents' ids.
+
+    Why: `BM25Okapi.get_scores` rebuilds each query term's frequency column in Python over
+    all documents on every call. Its statistics do not change after fitting, so the same
+    terms are computed once here; the sums are the library's own, in the same order (a test
+    checks they are equal).
+    """
+    bm = bm25.vectorizer
+    doc_len = np.array(bm.doc_len)
+    norm = bm.k1 * (1 - bm.b + bm.b * doc_len / bm.avgdl)
+    out = {}
+    for term, idf in bm.idf.items():
+        freq = np.array([doc.get(term) or 0 for doc in bm.doc_freqs])
+        out[term] = (idf or 0) * (freq * (bm.k1 + 1) / (freq + norm))
+    return out, [d.metadata["pid"] for d in bm25.docs]
+
+
 @dataclass
 class Hit:
     """A provision found for a query, with the evidence behind its rank."""
 
     pid: str
-    score: float  # fused score, after role and track adjustments
-    dense: float = 0.0  # best cosine similarity among the provision's entries
+    score: float  # the ranker's probability that this provision answers the question
+    dense: float = 0.0  # best cosine similarity among the provision's own texts
     lexical: float = 0.0  # BM25 score of the provision's document
-    matched: list[str] = field(default_factory=list)  # which entry kinds matched best
-    base: float = 0.0  # fused score before the track penalty
+    matched: list[str] = field(default_factory=list)  # unused by the ranker; kept for callers
+    base: float = 0.0  # the same probability (there is no separate track penalty)
     terms: frozenset[str] = frozenset()  # the question's BM25 tokens found in the provision
 
 
 @dataclass
+class Findings:
+    """What one search found: ranked provisions, the decision's class probabilities, the
+    safety route's probability and the topic of the nearest out-of-scope bank questions."""
+
+    hits: list[Hit]
+    decision: dict[str, float]
+    safety: float
+    topic: str | None
+    top_similarity: float
+
+
+@dataclass
 class Retriever:
-    """Runs one query against an opened index."""
+    """Runs one query against an opened index with the learned models."""
 
     corpus: Corpus
     index: Index
     embeddings: Embeddings
-    k_entries: int = 80
-
-    def dense(self, query: str) -> dict[str, tuple[float, str]]:
-        """Best cosine similarity per provision among the k nearest entries (max per id)."""
-        vectors = self.index.vectors
-        best: dict[str, tuple[float, str]] = {}
-        for row, sim in vectors.nearest(self.embeddings.embed_query(query), self.k_entries):
-            pid = vectors.pids[row]
-            if pid not in best:  # rows come best first
-                best[pid] = (sim, vectors.fields[row])
-        return best
-
-    def lexical(self, query: str) -> dict[str, float]:
-        """BM25 score per provision. BM25Retriever drops scores, so ask its vectorizer."""
-        return self._lexical(analyze(query))[0]
-
-    def _lexical(self, tokens: list[str]) -> tuple[dict[str, float], dict[str, frozenset[str]]]:
-        """BM25 score per provision, and which of the tokens each provision's document holds."""
-        scores = np.zeros(len(self._bm25_pids))
-        held: dict[str, set[str]] = {}
-        for token in tokens:  # what BM25Okapi.get_scores adds up, term by term
-            row = self._term_scores.get(token)
-            if row is not None:
-                scores += row
-                for i in np.flatnonzero(row):
-                    held.setdefault(self._bm25_pids[i], set()).add(token)
-        found = {pid: float(s) for pid, s in zip(self._bm25_pids, scores, strict=True) if s > 0}
-        return found, {pid: frozenset(t) for pid, t in held.items()}
+    model: LearnedModel
 
     @cached_property
-    def _bm25_pids(self) -> list[str]:
-        return [d.metadata["pid"] for d in self.index.bm25.docs]
+    def _bm25(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        table, order = term_table(self.index.bm25)
+        position = {p.id: i for i, p in enumerate(self.corpus.provisions)}
+        return table, np.array([position[pid] for pid in order])
 
-    @cached_property
+    @property
     def _term_scores(self) -> dict[str, np.ndarray]:
-        """Each indexed term's BM25 contribution to every document, from the fitted BM25Okapi.
+        return self._bm25[0]
 
-        Why: `BM25Okapi.get_scores` rebuilds each query term's frequency column in Python over
-        all documents, ~0.6 ms a question, a tenth of the whole answer (issue 7). Its statistics
-        do not change after fitting, so the same terms are computed once here; the sums are the
-        library's own, in the same order (a test checks they are equal).
-        """
-        bm = self.index.bm25.vectorizer
-        doc_len = np.array(bm.doc_len)
-        norm = bm.k1 * (1 - bm.b + bm.b * doc_len / bm.avgdl)
-        out = {}
-        for term, idf in bm.idf.items():
-            freq = np.array([doc.get(term) or 0 for doc in bm.doc_freqs])
-            out[term] = (idf or 0) * (freq * (bm.k1 + 1) / (freq + norm))
+    @property
+    def _bm25_pids(self) -> list[str]:
+        return [self.corpus.provisions[i].id for i in self._bm25[1]]
+
+    def lexical_scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every provision (corpus order) for the question's tokens."""
+        table, cols = self._bm25
+        out = np.zeros(len(self.corpus.provisions), dtype=np.float32)
+        for t in tokens:
+            if (row := table.get(t)) is not None:
+                out[cols] += row
         return out
 
-    def search(
-        self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
-        within: set[str] | None = None,
-    ) -> list[Hit]:
-        """Rank provisions for a query; `within` restricts the result to those ids."""
-        dense = self.dense(query)
-        lexical, terms = self._lexical(analyze(query))
-        dense_rank = sorted(dense, key=lambda p: -dense[p][0])
-        lex_rank = sorted(lexical, key=lambda p: -lexical[p])
-        fused: dict[str, float] = {}
-        for rank, pid in enumerate(dense_rank):
-            fused[pid] = fused.get(pid, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
-        for rank, pid in enumerate(lex_rank):
-            fused[pid] = fused.get(pid, 0.0) + LEXICAL_WEIGHT / (RRF_K + rank + 1)
-        audience = ROLE_AUDIENCE.get(role or "")
+    @cached_property
+    def _entries(self) -> Entries:
+        from assistant.learn.train import entries_from
+
+        v = self.index.vectors
+        return entries_from(self.corpus, v.matrix, v.pids, v.fields)
+
+    @cached_property
+    def _bank(self) -> tuple[BankVectors, list[BankQuestion]]:
+        from assistant.corpus import BANK
+        from assistant.learn.train import bank_vectors
+
+        bank = load_bank(BANK)
+        return bank_vectors(self.corpus, bank, self.index.bank), bank
+
+    def examine(self, query: str, role: str | None = None, track: str | None = None,
+                within: set[str] | None = None) -> Findings:
+        """Rank every provision for a query and judge what kind of question it is."""
+        from assistant.learn.train import fit_context
+
+        q = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        q = (q / (np.linalg.norm(q) or 1.0))[None, :]
+        tokens = analyze(query)
+        bm25 = self.lexical_scores(tokens)
+        bank, questions = self._bank
+        sig = question_signals(q, self._entries, bank, bm25[None, :],
+                               np.array([len(words(query))], dtype=np.float32))
+        cls = self.model.cls.proba(q)
+        prob = self.model.ranker.proba(rank_features(sig, cls, *(a[None, :] for a in fit_context(
+            self.corpus, role, track))))
+        decision = self.model.decide.proba(np.concatenate([decide_meta(sig, cls, prob), q], axis=1))[0]
+        safety = float(self.model.safety.proba(np.concatenate([decide_meta(sig, cls, prob), q], axis=1))[0])
+        dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
+        token_set = set(tokens)
+        table = self._term_scores
         hits = []
-        for pid, score in fused.items():
+        for i in np.argsort(-prob[0], kind="stable"):
+            pid = self.corpus.provisions[i].id
             if within is not None and pid not in within:
                 continue
-            c = self.corpus.curation.get(pid)
-            p = self.corpus.by_id[pid]
-            if audience and c is not None and audience in c.audiences:
-                score *= 1 + ROLE_BOOST
-            base = score
-            ptrack = p.track
-            # a rule of one track that itself speaks of the other ("Dit is anders bij een duale
-            # opleiding") is exactly what a question about that other track needs
-            mentions_other = track == "duaal" and "dua" in p.text.lower()
-            if track and ptrack != "all" and ptrack != track and not mentions_other:
-                score *= TRACK_PENALTY
-            elif track and ptrack == track:
-                score *= 1 + ROLE_BOOST
-            hits.append(
-                Hit(pid, score, dense.get(pid, (0.0, ""))[0], lexical.get(pid, 0.0),
-                    [dense.get(pid, (0.0, ""))[1]], base, terms.get(pid, frozenset()))
-            )
-        hits.sort(key=lambda h: -h.score)
-        # keep the strongest other-track rules too, however far the penalty pushed them:
-        # the answer needs them to say that they do not apply
-        rest = sorted((h for h in hits[k:] if h.base > h.score), key=lambda h: -h.base)[:2]
-        return hits[:k] + rest
+            p = float(prob[0, i])
+            held = frozenset(t for t in token_set if (row := table.get(t)) is not None
+                             and row[self._bm25[1] == i].any()) if bm25[i] > 0 else frozenset()
+            hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), [], p, held))
+        topics = [questions[r].topic for r in sig.nearest[0] if questions[r].kind == "out_of_scope"]
+        topic = max(set(topics), key=topics.count) if topics else None
+        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
+                        float(dense.max()))
+
+    def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
+               within: set[str] | None = None) -> list[Hit]:
+        """The k provisions most likely to answer the query, best first."""
+        return self.examine(query, role, track, within).hits[:k]

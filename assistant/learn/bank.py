@@ -1,0 +1,91 @@
+"""The question bank: questions written as people write them, each with the provisions that
+answer it (or the reason the code does not), one JSON line each, one file per writing pass.
+
+Passes are written separately (different personas and styles), so validation trains on some
+passes and scores on another: a figure then says how the model does on a way of asking it has
+not seen, not on near-copies of its training questions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import CorpusError
+
+#: what a bank line says about its question; the decision model learns these classes
+KINDS = ("answer", "list", "out_of_scope", "unrelated", "injection")
+ANSWERED = ("answer", "list")
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    """One question of the bank."""
+
+    text: str
+    lang: str
+    role: str | None
+    kind: str
+    ids: tuple[str, ...]
+    track: str | None
+    safety: bool | None  # None: the pass did not label it
+    topic: str | None
+    context: str | None  # the previous question, for a follow-up
+    party: str | None
+    phase: str | None
+    pass_: str
+
+    @property
+    def query(self) -> str:
+        """What is searched: a follow-up together with the question it follows."""
+        return f"{self.context} {self.text}" if self.context else self.text
+
+    @property
+    def answered(self) -> bool:
+        return self.kind in ANSWERED
+
+
+def _question(line: str, where: str, pass_: str, known: set[str] | None) -> BankQuestion:
+    try:
+        d = json.loads(line)
+        kind = d["kind"]
+        ids = tuple(d.get("ids") or ())
+        q = BankQuestion(
+            text=str(d["q"]).strip(), lang=d["lang"], role=d.get("role"), kind=kind, ids=ids,
+            track=d.get("track"), safety=d.get("safety"), topic=d.get("topic"),
+            context=d.get("context") or None, party=d.get("party"), phase=d.get("phase"),
+            pass_=pass_,
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CorpusError(f"{where}: not a bank line ({exc})") from None
+    if kind not in KINDS or not q.text:
+        raise CorpusError(f"{where}: kind must be one of {', '.join(KINDS)}, with a question")
+    if known is not None and (bad := [i for i in ids if i not in known]):
+        raise CorpusError(f"{where}: unknown provision ids {', '.join(bad)}")
+    if q.answered and not ids:
+        raise CorpusError(f"{where}: an answered question needs the ids that answer it")
+    return q
+
+
+def bank_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.jsonl"))
+
+
+def load_bank(folder: Path, known: set[str] | None = None) -> list[BankQuestion]:
+    """Every question of every pass file in `folder` (the pass is the file's name)."""
+    out: list[BankQuestion] = []
+    for path in bank_files(folder):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                out.append(_question(line, f"{path.name} line {n}", path.stem, known))
+    return out
+
+
+def bank_hash(folder: Path) -> str:
+    """Hash of the bank's files: a learned model trained on other data is stale."""
+    h = hashlib.sha256()
+    for path in bank_files(folder):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]

@@ -1,0 +1,77 @@
+"""The learned models as plain arrays, applied with NumPy: a provision classifier over the
+question vector, a ranker over (question, provision) features, the answer/abstain decision and
+the safety route. scikit-learn fits them (train.py); answering needs only NumPy, so a
+question never waits for scikit-learn to import.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import IndexBuildError
+
+
+@dataclass
+class Linear:
+    """A (multinomial or binary) logistic regression: standardise, then X @ W + b."""
+
+    W: np.ndarray  # (features, classes); one column for a binary model
+    b: np.ndarray  # (classes,)
+    mean: np.ndarray  # (features,)
+    scale: np.ndarray  # (features,)
+
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        return ((X - self.mean) / self.scale) @ self.W + self.b
+
+    def proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, classes); a binary model gives P(positive) as (N,)."""
+        z = self.logits(X)
+        if z.shape[-1] == 1:
+            return 1.0 / (1.0 + np.exp(-z[..., 0]))
+        z = z - z.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+PARTS = ("cls", "ranker", "decide", "safety")
+
+
+@dataclass
+class LearnedModel:
+    """Everything learned from the bank, with what it was trained on (`meta`)."""
+
+    cls: Linear
+    ranker: Linear
+    decide: Linear
+    safety: Linear
+    thresholds: dict[str, float]
+    meta: dict = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        arrays = {f"{part}.{name}": getattr(getattr(self, part), name)
+                  for part in PARTS for name in ("W", "b", "mean", "scale")}
+        arrays["meta"] = np.array(json.dumps({"thresholds": self.thresholds, **self.meta}, sort_keys=True))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(tmp, **{k: np.asarray(v) for k, v in arrays.items()})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> LearnedModel:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                parts = {part: Linear(*(data[f"{part}.{n}"].astype(np.float32) for n in ("W", "b", "mean", "scale")))
+                         for part in PARTS}
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
+        thresholds = meta.pop("thresholds")
+        return cls(**parts, thresholds=thresholds, meta=meta)
+
+    def fits(self, expected: dict) -> bool:
+        """Whether the model was trained on the data, corpus and embedding model `expected` names."""
+        return all(self.meta.get(k) == v for k, v in expected.items())

@@ -1,0 +1,148 @@
+"""What the learned models read about a question: its similarity to each provision's texts,
+BM25, the nearest bank questions and their labels, and role/track fit, as feature matrices.
+
+The same functions serve training (many questions at once, each kept away from the bank
+questions of its own pass) and answering (one question against the whole bank), so the
+models see the same features in both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.learn.bank import KINDS
+
+#: entry fields of the index, grouped into the similarity features a provision gets
+FIELD_GROUPS = {"text": ("text", "en"), "summary": ("summary",), "title": ("title",)}
+NEIGHBOURS = 10
+
+RANK_FEATURES = (
+    "d_text", "d_summary", "d_title", "bank_max", "bank_vote", "cls", "log_cls", "bm25_rel",
+    "bm25_any", "rr_dense", "rr_bm25", "rr_cls", "rr_bank", "gap_dense", "gap_bank",
+    "audience", "track_match", "track_other",
+)
+DECIDE_META = (
+    "p1", "p2", "p3_sum", "margin", "cls_max", "cls_entropy", "d_text_max", "d_summary_max",
+    "bank_answered_max", *(f"bank_{k}_max" for k in KINDS[2:]),
+    *(f"vote_{k}" for k in KINDS), "bm25_max", "n_words",
+)
+
+
+@dataclass
+class Entries:
+    """The provisions' own texts as vectors, for per-provision similarity features."""
+
+    matrix: np.ndarray  # (E, D) unit rows
+    pid_index: np.ndarray  # (E,) provision position of each entry
+    group: np.ndarray  # (E,) index into FIELD_GROUPS of each entry
+
+    def per_provision(self, sims: np.ndarray, n_provisions: int) -> np.ndarray:
+        """(N, E) similarities → (N, P, groups): the best entry of each group per provision."""
+        out = np.full((sims.shape[0], n_provisions, len(FIELD_GROUPS)), -1.0, dtype=np.float32)
+        for g in range(len(FIELD_GROUPS)):
+            cols = np.flatnonzero(self.group == g)
+            for col in cols:  # ~5 entries per provision: a short loop of vector maxima
+                p = self.pid_index[col]
+                np.maximum(out[:, p, g], sims[:, col], out=out[:, p, g])
+        return out
+
+
+@dataclass
+class BankVectors:
+    """The bank's questions as vectors with their labels, for nearest-question features."""
+
+    matrix: np.ndarray  # (B, D) unit rows
+    labels: np.ndarray  # (B, P) 1 where the provision answers the question
+    kind: np.ndarray  # (B,) index into KINDS
+    pass_index: np.ndarray  # (B,) which pass wrote it (training keeps a pass from itself)
+    topic: list[str | None]
+
+    @property
+    def answered(self) -> np.ndarray:
+        return self.labels.any(axis=1)
+
+
+def _recip_rank(scores: np.ndarray) -> np.ndarray:
+    """1/(1+rank) of each column within its row, best first."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    rows = np.arange(scores.shape[0])[:, None]
+    ranks[rows, order] = np.arange(scores.shape[1])[None, :]
+    return 1.0 / (1.0 + ranks)
+
+
+@dataclass
+class QuestionSignals:
+    """Per-question raw signals, computed for a batch of N questions."""
+
+    fields: np.ndarray  # (N, P, groups)
+    bm25: np.ndarray  # (N, P)
+    bank_max: np.ndarray  # (N, P)
+    bank_vote: np.ndarray  # (N, P)
+    kind_max: np.ndarray  # (N, kinds): best similarity to a bank question of each kind
+    kind_vote: np.ndarray  # (N, kinds): share of the nearest bank questions of each kind
+    nearest: np.ndarray  # (N, NEIGHBOURS) bank rows, best first
+    n_words: np.ndarray  # (N,)
+
+
+def question_signals(
+    qvecs: np.ndarray, entries: Entries, bank: BankVectors, bm25: np.ndarray, n_words: np.ndarray,
+    exclude_pass: np.ndarray | None = None,
+) -> QuestionSignals:
+    """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i."""
+    n, n_prov = qvecs.shape[0], bank.labels.shape[1]
+    fields = entries.per_provision(qvecs @ entries.matrix.T, n_prov)
+    sims = qvecs @ bank.matrix.T  # (N, B)
+    if exclude_pass is not None:
+        sims = np.where(bank.pass_index[None, :] == exclude_pass[:, None], -2.0, sims)
+    bank_max = np.full((n, n_prov), -1.0, dtype=np.float32)
+    for p in range(n_prov):
+        rows = np.flatnonzero(bank.labels[:, p])
+        if rows.size:
+            bank_max[:, p] = sims[:, rows].max(axis=1)
+    kind_max = np.stack(
+        [sims[:, bank.kind == k].max(axis=1) if (bank.kind == k).any() else np.full(n, -1.0)
+         for k in range(len(KINDS))], axis=1)
+    k = min(NEIGHBOURS, sims.shape[1])
+    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    near_sims = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
+    weight = near_sims / np.maximum(near_sims.sum(axis=1, keepdims=True), 1e-9)
+    bank_vote = np.einsum("nk,nkp->np", weight, bank.labels[nearest].astype(np.float32))
+    onehot = np.eye(len(KINDS), dtype=np.float32)[bank.kind[nearest]]
+    kind_vote = np.einsum("nk,nkc->nc", weight, onehot)
+    return QuestionSignals(fields, bm25, bank_max, bank_vote, kind_max, kind_vote, nearest, n_words)
+
+
+def rank_features(
+    s: QuestionSignals, cls: np.ndarray, audience: np.ndarray, track_match: np.ndarray,
+    track_other: np.ndarray,
+) -> np.ndarray:
+    """(N, P, len(RANK_FEATURES)) features of every (question, provision) pair."""
+    d_text, d_sum, d_title = (s.fields[:, :, g] for g in range(3))
+    dense = np.maximum(d_text, d_sum)
+    bm_max = s.bm25.max(axis=1, keepdims=True)
+    feats = [
+        d_text, d_sum, d_title, s.bank_max, s.bank_vote, cls, np.log(cls + 1e-4),
+        s.bm25 / np.maximum(bm_max, 1e-9), (s.bm25 > 0).astype(np.float32),
+        _recip_rank(dense), _recip_rank(s.bm25), _recip_rank(cls), _recip_rank(s.bank_max),
+        dense - dense.max(axis=1, keepdims=True), s.bank_max - s.bank_max.max(axis=1, keepdims=True),
+        audience, track_match, track_other,
+    ]
+    return np.stack([np.asarray(f, dtype=np.float32) for f in feats], axis=2)
+
+
+def decide_meta(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
+    """(N, len(DECIDE_META)) question-level features for the answer/abstain decision."""
+    top = -np.sort(-rank_prob, axis=1)
+    entropy = -(cls * np.log(cls + 1e-9)).sum(axis=1)
+    feats = [
+        top[:, 0], top[:, 1], top[:, :3].sum(axis=1), top[:, 0] - top[:, 1], cls.max(axis=1), entropy,
+        s.fields[:, :, 0].max(axis=1), s.fields[:, :, 1].max(axis=1),
+        np.where(s.kind_max[:, :2].max(axis=1) > -1, s.kind_max[:, :2].max(axis=1), -1.0),
+        *(s.kind_max[:, k] for k in range(2, len(KINDS))),
+        *(s.kind_vote[:, k] for k in range(len(KINDS))),
+        np.log1p(s.bm25.max(axis=1)), np.log1p(s.n_words),
+    ]
+    return np.stack([np.asarray(f, dtype=np.float32) for f in feats], axis=1)

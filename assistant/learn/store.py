@@ -1,0 +1,47 @@
+"""Which learned model answers: the one shipped in the package when it was trained on this
+bank, corpus and embedding model; else one trained here once and kept beside the index."""
+
+from __future__ import annotations
+
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+from assistant.corpus import BANK, Corpus
+from assistant.learn.model import LearnedModel
+
+SHIPPED = Path(str(files("assistant.learn") / "models"))
+
+
+def expected_meta(corpus: Corpus, embeddings: object, bank: str) -> dict:
+    """What a model must have been trained on to be used with this corpus and index."""
+    return {"bank": bank, "corpus": corpus.fingerprint,
+            "embeddings": getattr(embeddings, "spec", type(embeddings).__name__),
+            "embeddings_version": getattr(embeddings, "version", "")}
+
+
+def shipped_path(spec: str) -> Path:
+    return SHIPPED / f"{spec.replace(':', '_').replace('/', '_')}.npz"
+
+
+def learned_model(corpus: Corpus, embeddings: object, index_root: Path, bank: str,
+                  progress: bool = False) -> LearnedModel:
+    """The shipped model if it fits, else a cached one beside the index, else train one now."""
+    expected = expected_meta(corpus, embeddings, bank)
+    shipped = shipped_path(expected["embeddings"])
+    cached = index_root / f"learned-{shipped.name}"
+    for path in (shipped, cached):
+        if path.is_file():
+            model = LearnedModel.load(path)
+            if model.fits(expected):
+                return model
+    from assistant.learn.train import run
+
+    def log(msg: str) -> None:
+        if progress:
+            print(msg, file=sys.stderr)
+
+    log(f"Training the answer models for {expected['embeddings']} (once, about a minute)…")
+    model, _ = run(corpus, BANK, embeddings, expected, log=log)
+    model.save(cached)
+    return model

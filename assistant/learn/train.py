@@ -1,0 +1,351 @@
+"""Train the learned models from the question bank, validating across writing passes.
+
+Stacking, pass by pass: for each pass, the provision classifier and the nearest-question
+features are computed without that pass's questions, so the ranker, the decision and the
+safety models learn from features like those of a question nobody wrote into the bank. The
+thresholds are chosen on those out-of-pass predictions; the figures reported are each
+pass scored by models trained on the other passes. Deterministic: fixed solver and seed, no
+shuffling, so the same bank and embedding model give the same arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assistant.corpus import Corpus
+from assistant.domain import ROLE_AUDIENCE
+from assistant.learn.bank import KINDS, BankQuestion, load_bank
+from assistant.learn.model import LearnedModel, Linear
+from assistant.learn.signals import (
+    FIELD_GROUPS,
+    BankVectors,
+    Entries,
+    decide_meta,
+    question_signals,
+    rank_features,
+)
+from assistant.retrieve import question_track, term_table
+from assistant.tokens import analyze, words
+
+SEED = 0
+MAX_CITED = 3
+
+
+def embed_queries(embeddings: object, texts: list[str]) -> np.ndarray:
+    """Question vectors (unit rows), batched where the model offers it."""
+    batch = getattr(embeddings, "embed_queries", None)
+    vecs = batch(texts) if batch else [embeddings.embed_query(t) for t in texts]  # type: ignore[attr-defined]
+    arr = np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
+    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+
+
+def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
+    """The provisions' index entries embedded as documents, the way the index stores them."""
+    from assistant.index import entries
+
+    docs = [d for d in entries(corpus) if d.metadata["field"] in {f for g in FIELD_GROUPS.values() for f in g}]
+    vecs = np.asarray(embeddings.embed_documents([d.page_content for d in docs]), dtype=np.float32)  # type: ignore[attr-defined]
+    return entries_from(corpus, vecs, [d.metadata["pid"] for d in docs], [d.metadata["field"] for d in docs])
+
+
+def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    group_of = {f: g for g, fs in enumerate(FIELD_GROUPS.values()) for f in fs}
+    keep = [i for i, f in enumerate(fields) if f in group_of]
+    m = vecs[keep]
+    m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    return Entries(m.astype(np.float32), np.array([position[pids[i]] for i in keep]),
+                   np.array([group_of[fields[i]] for i in keep]))
+
+
+def bank_vectors(corpus: Corpus, bank: list[BankQuestion], vecs: np.ndarray) -> BankVectors:
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    passes = sorted({q.pass_ for q in bank})
+    labels = np.zeros((len(bank), len(corpus.provisions)), dtype=bool)
+    for r, q in enumerate(bank):
+        for pid in q.ids:
+            if q.answered:
+                labels[r, position[pid]] = True
+    return BankVectors(vecs.astype(np.float32), labels, np.array([KINDS.index(q.kind) for q in bank]),
+                       np.array([passes.index(q.pass_) for q in bank]), [q.topic for q in bank])
+
+
+def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per provision: does it concern the asker's audience, fit the question's track, or not."""
+    audience = ROLE_AUDIENCE.get(role or "")
+    aud, match, other = [], [], []
+    for p in corpus.provisions:
+        c = corpus.curation.get(p.id)
+        aud.append(float(bool(audience and c is not None and audience in c.audiences)))
+        mentions_other = track == "duaal" and "dua" in p.text.lower()
+        match.append(float(bool(track and p.track == track)))
+        other.append(float(bool(track and p.track not in ("all", track) and not mentions_other)))
+    return np.array(aud), np.array(match), np.array(other)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _fit_linear(X: np.ndarray, y: np.ndarray, C: float, weight: np.ndarray | None = None,
+                balanced: bool = False, scale: bool = True) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = X.mean(axis=0) if scale else np.zeros(X.shape[1])
+    std = X.std(axis=0) if scale else np.ones(X.shape[1])
+    std = np.where(std < 1e-6, 1.0, std)
+    model = LogisticRegression(C=C, max_iter=2000, random_state=SEED,
+                               class_weight="balanced" if balanced else None)
+    model.fit((X - mean) / std, y, sample_weight=weight)
+    W = model.coef_.T
+    b = model.intercept_
+    return Linear(W.astype(np.float32), b.astype(np.float32), mean.astype(np.float32), std.astype(np.float32)), model.classes_
+
+
+def fit_classifier(vecs: np.ndarray, bank: list[BankQuestion], rows: np.ndarray, n_prov: int,
+                   position: dict[str, int], C: float) -> Linear:
+    """Provision classifier over the question vector; a question with several ids counts once
+    for each (the first at full weight)."""
+    X, y, w = [], [], []
+    for r in rows:
+        for i, pid in enumerate(bank[r].ids):
+            X.append(vecs[r])
+            y.append(position[pid])
+            w.append(1.0 if i == 0 else 0.5)
+    lin, classes = _fit_linear(np.array(X), np.array(y), C, np.array(w), scale=False)
+    # classes never seen in training get no probability
+    W = np.zeros((vecs.shape[1], n_prov), dtype=np.float32)
+    b = np.full(n_prov, -30.0, dtype=np.float32)
+    W[:, classes] = lin.W
+    b[classes] = lin.b
+    return Linear(W, b, lin.mean, lin.scale)
+
+
+@dataclass
+class Data:
+    """Everything training needs, computed once."""
+
+    corpus: Corpus
+    bank: list[BankQuestion]
+    vecs: np.ndarray
+    entries: Entries
+    bank_vectors: BankVectors
+    bm25: np.ndarray
+    n_words: np.ndarray
+    context: tuple[np.ndarray, np.ndarray, np.ndarray]  # per question: audience, track match/other
+
+
+def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object) -> Data:
+    from langchain_community.retrievers import BM25Retriever
+
+    from assistant.index import lexical_documents
+
+    vecs = embed_queries(embeddings, [q.query for q in bank])
+    bm = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
+    table, order = term_table(bm)
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    cols = np.array([position[pid] for pid in order])
+    bm25 = np.zeros((len(bank), len(corpus.provisions)), dtype=np.float32)
+    for r, q in enumerate(bank):
+        for t in analyze(q.query):
+            if (row := table.get(t)) is not None:
+                bm25[r, cols] += row
+    ctx = [fit_context(corpus, q.role, q.track or question_track(q.query)) for q in bank]
+    context = tuple(np.stack([c[i] for c in ctx]) for i in range(3))
+    return Data(corpus, bank, vecs, entry_vectors(corpus, embeddings), bank_vectors(corpus, bank, vecs),
+                bm25, np.array([len(words(q.query)) for q in bank], dtype=np.float32), context)  # type: ignore[arg-type]
+
+
+def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
+    order = np.argsort(-prob, kind="stable")
+    top = prob[order[0]]
+    return [int(i) for i in order[:MAX_CITED] if prob[i] >= min_prob and prob[i] >= ratio * top] or [int(order[0])]
+
+
+def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03, log=print) -> tuple[LearnedModel, dict]:
+    """Fit every model; return it and the out-of-pass figures."""
+    bank, corpus = data.bank, data.corpus
+    n, n_prov = len(bank), len(corpus.provisions)
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    passes = data.bank_vectors.pass_index
+    answered = np.array([q.answered for q in bank])
+    gold = data.bank_vectors.labels
+    t0 = time.perf_counter()
+
+    # 1. out-of-pass provision classifier and nearest-question signals
+    cls_oof = np.zeros((n, n_prov), dtype=np.float32)
+    for f in np.unique(passes):
+        cls_f = fit_classifier(data.vecs, bank, np.flatnonzero(answered & (passes != f)), n_prov, position, C_cls)
+        cls_oof[passes == f] = cls_f.proba(data.vecs[passes == f])
+    log(f"classifier, out of pass: {time.perf_counter() - t0:.1f} s")
+    sig = question_signals(data.vecs, data.entries, data.bank_vectors, data.bm25, data.n_words, exclude_pass=passes)
+    feats = rank_features(sig, cls_oof, *data.context)  # (N, P, F)
+
+    # 2. ranker, out of pass
+    def fit_ranker(rows: np.ndarray) -> Linear:
+        X = feats[rows].reshape(-1, feats.shape[2])
+        y = gold[rows].reshape(-1)
+        return _fit_linear(X, y.astype(int), C_rank)[0]
+
+    rank_oof = np.zeros((n, n_prov), dtype=np.float32)
+    for f in np.unique(passes):
+        r = fit_ranker(np.flatnonzero(answered & (passes != f)))
+        rank_oof[passes == f] = r.proba(feats[passes == f])
+    log(f"ranker, out of pass: {time.perf_counter() - t0:.1f} s")
+
+    # 3. decision and safety, out of pass
+    meta = decide_meta(sig, cls_oof, rank_oof)
+    Xd = np.concatenate([meta, data.vecs], axis=1)
+    yd = np.array([KINDS.index(q.kind) for q in bank])
+    decide_oof = np.zeros((n, len(KINDS)), dtype=np.float32)
+    labelled = np.array([q.safety is not None for q in bank])
+    ys = np.array([bool(q.safety) for q in bank])
+    safety_oof = np.zeros(n, dtype=np.float32)
+    for f in np.unique(passes):
+        train_rows = passes != f
+        d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, balanced=True)
+        full = np.full((int((passes == f).sum()), len(KINDS)), 0.0, dtype=np.float32)
+        full[:, classes] = d.proba(Xd[passes == f])
+        decide_oof[passes == f] = full
+        srows = train_rows & labelled
+        if ys[srows].any():
+            s, _ = _fit_linear(Xd[srows], ys[srows].astype(int), C_decide, balanced=True)
+            safety_oof[passes == f] = s.proba(Xd[passes == f])
+    log(f"decision and safety, out of pass: {time.perf_counter() - t0:.1f} s")
+
+    # 4. thresholds on the out-of-pass predictions
+    thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
+
+    # 5. final models on everything
+    cls = fit_classifier(data.vecs, bank, np.flatnonzero(answered), n_prov, position, C_cls)
+    ranker = fit_ranker(np.flatnonzero(answered))
+    decide, classes = _fit_linear(Xd, yd, C_decide, balanced=True)
+    if len(classes) != len(KINDS):
+        raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
+    safety, _ = _fit_linear(Xd[labelled], ys[labelled].astype(int), C_decide, balanced=True)
+    log(f"final models: {time.perf_counter() - t0:.1f} s")
+    figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, safety_oof, thresholds)
+    train.last_out_of_pass = {"rank": rank_oof, "decide": decide_oof, "safety": safety_oof}  # type: ignore[attr-defined]
+    return LearnedModel(cls, ranker, decide, safety, thresholds), figures
+
+
+def _abstains(decide: np.ndarray, t: float) -> np.ndarray:
+    return decide[:, :2].sum(axis=1) < t
+
+
+def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, decide: np.ndarray,
+                      safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> dict[str, float]:
+    """Citation cut-off (best mean F1 of the cited set), abstention (best accuracy with false
+    abstention at most 3%) and safety (best F2: a missed safety question costs more than a
+    needless pointer to the reporting point)."""
+    rows = np.flatnonzero(answered)
+    best = (-1.0, 0.0, 0.0)
+    for min_prob in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+        for ratio in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            f1 = []
+            for r in rows:
+                cited = set(_citations(rank[r], min_prob, ratio))
+                g = set(np.flatnonzero(gold[r]))
+                hit = len(cited & g)
+                f1.append(2 * hit / (len(cited) + len(g)))
+            if np.mean(f1) > best[0]:
+                best = (float(np.mean(f1)), min_prob, ratio)
+    abst = (0.0, 0.5)
+    for t in np.linspace(0.05, 0.95, 91):
+        a = _abstains(decide, t)
+        if a[answered].mean() > 0.03:
+            continue
+        acc = float((a == ~answered).mean())
+        if acc > abst[0]:
+            abst = (acc, float(t))
+    safety_t, best_f = 0.5, -1.0
+    for t in np.linspace(0.02, 0.98, 49):  # F2: a missed safety question counts four times
+        found = safety[labelled] >= t
+        tp = float((found & ys[labelled]).sum())
+        fn = float((~found & ys[labelled]).sum())
+        fp = float((found & ~ys[labelled]).sum())
+        f2 = 5 * tp / max(5 * tp + 4 * fn + fp, 1.0)
+        if f2 > best_f:
+            safety_t, best_f = float(t), f2
+    return {"cite_min": best[1], "cite_ratio": best[2], "answer_min": abst[1], "safety_min": safety_t}
+
+
+def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.ndarray, decide: np.ndarray,
+                        safety: np.ndarray, t: dict[str, float]) -> dict:
+    """Each pass scored by models that never saw it."""
+    out: dict[str, dict[str, float]] = {}
+    passes = sorted({q.pass_ for q in bank})
+    abstained = _abstains(decide, t["answer_min"])
+    for name in [*passes, "all"]:
+        idx = [i for i, q in enumerate(bank) if name in ("all", q.pass_)]
+        ans = [i for i in idx if bank[i].answered]
+        una = [i for i in idx if not bank[i].answered]
+        cited = {i: _citations(rank[i], t["cite_min"], t["cite_ratio"]) for i in ans}
+        order = {i: np.argsort(-rank[i], kind="stable")[:3] for i in ans}
+        saf = [i for i in idx if bank[i].safety]
+        saf_ok = [i for i in saf if safety[i] >= t["safety_min"]]
+        saf_neg = [i for i in idx if bank[i].safety is False]
+        out[name] = {
+            "n": len(idx),
+            "hit@1": float(np.mean([gold[i, order[i][0]] for i in ans])) if ans else 0.0,
+            "hit@3": float(np.mean([gold[i, order[i]].any() for i in ans])) if ans else 0.0,
+            "cited_hit": float(np.mean([gold[i, cited[i]].any() for i in ans])) if ans else 0.0,
+            "citation_precision": float(np.mean([gold[i, cited[i]].mean() for i in ans])) if ans else 0.0,
+            "abstention_accuracy": float(np.mean([abstained[i] != bank[i].answered for i in idx])),
+            "false_abstention": float(np.mean([abstained[i] for i in ans])) if ans else 0.0,
+            "missed_abstention": float(np.mean([not abstained[i] for i in una])) if una else 0.0,
+            "safety_recall": len(saf_ok) / len(saf) if saf else 0.0,
+            "safety_false_alarm": float(np.mean([safety[i] >= t["safety_min"] for i in saf_neg])) if saf_neg else 0.0,
+        }
+    return out
+
+
+def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=print) -> tuple[LearnedModel, dict]:
+    """Load the bank, train, and stamp the model with what it was trained on."""
+    bank = load_bank(bank_dir, set(corpus.by_id))
+    log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes")
+    data = prepare(corpus, bank, embeddings)
+    model, figures = train(data, log=log)
+    model.meta = {**expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
+    return model, figures
+
+
+def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
+    """The out-of-pass figures as Markdown (eval/training.md)."""
+    keys = ("n", "hit@1", "hit@3", "cited_hit", "citation_precision", "abstention_accuracy",
+            "false_abstention", "missed_abstention", "safety_recall", "safety_false_alarm")
+    lines = ["# Training report: the learned ranker and decision, validated across passes", "",
+             f"Written by `stagecode train` for embeddings `{meta.get('embeddings')}` on bank `{meta.get('bank')}`.",
+             "Each row is one writing pass of `corpus/questions/`, scored by models trained on the other "
+             "passes (features computed without that pass's questions); `all` pools those predictions. "
+             "`cited_hit`: a gold provision among those the answer cites. The thresholds below were "
+             "chosen on these out-of-pass predictions.", "",
+             "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
+    for name, m in figures.items():
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in keys[1:]) + f" | {int(m['n'])} |")
+    lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
+    return "\n".join(lines)
+
+
+def main(spec: str | None = None, out: Path | None = None, report_path: Path | None = None) -> int:
+    """`stagecode train`: fit the models for an embedding model and write them into the package."""
+    from assistant.corpus import BANK, load_corpus
+    from assistant.embeddings import load_embeddings
+    from assistant.learn.bank import bank_hash
+    from assistant.learn.store import expected_meta, shipped_path
+
+    corpus = load_corpus()
+    embeddings = load_embeddings(spec)
+    expected = expected_meta(corpus, embeddings, bank_hash(BANK))
+    model, figures = run(corpus, BANK, embeddings, expected)
+    path = out or shipped_path(expected["embeddings"])
+    model.save(path)
+    text = report(figures, model.thresholds, expected)
+    if report_path is not None:
+        report_path.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"model written to {path}")
+    return 0
