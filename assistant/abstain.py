@@ -63,18 +63,28 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     """The learned decision: answer, list, or abstain as not covered / unrelated / injection.
 
     A question the safety model recognises (treated differently or harassed for who one is, or
-    for having reported it) is never refused. An abstention names the topic of the nearest
-    out-of-scope bank questions, whose pointer text says where to look instead.
+    for having reported it) is never refused. An abstention names the out-of-scope topic when
+    the topic model is sure of it, and its pointer says where to look instead; an answered
+    question that is also partly about such a topic gets that pointer as a note. A question
+    the bank holds (nearly) word for word is decided by its label.
     """
-    d = findings.decision
+    d = dict(findings.decision)
+    if findings.same_as is not None:  # a question of the bank: its label, not a guess
+        kind, safety = findings.same_as
+        d = {k: float(k == kind) for k in d}
+        if safety:
+            return Verdict(False, ["safety"])
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
+    silent = [topic] if topic else []
     if findings.safety >= thresholds["safety_min"]:
         return Verdict(False, ["safety"])
     if d["answer"] + d["list"] < thresholds["answer_min"]:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":
-            return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], [topic] if topic else [])
+            return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
         return Verdict(True, [kind])
     if d["list"] > d["answer"]:
         return Verdict(False, ["list"])
+    if topic and d["out_of_scope"] >= thresholds["answer_min"]:
+        return Verdict(False, [f"silent:{topic.id}"], silent, partial=True)
     return Verdict(False)

@@ -105,8 +105,11 @@ def sources_block(corpus: Corpus, cites: list[Citation], lang: str) -> str:
     return "\n".join(lines)
 
 
-def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
-               track: str | None, cite_min: float) -> Answer:
+def _abstained(question: str, lang: str, role: str, verdict: Verdict, corpus: Corpus,
+               track: str | None) -> Answer:
+    """What the code does not answer: why, where to look instead, and (for a known topic) what
+    the code does say nearby. Without a known topic nothing is cited: provisions that merely
+    resemble the question would read as an answer."""
     t = TEXTS[lang]
     reason = verdict.reasons[0] if verdict.reasons else "not_covered"
     related: list[str] = []
@@ -116,7 +119,6 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
         head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
         head += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
         related = [r for s in verdict.silent for r in s.related]
-        related += [h.pid for h in hits[:1] if h.score >= cite_min]
         related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
     body = " ".join(dict.fromkeys(head))
@@ -162,11 +164,13 @@ def compose(
     track: str | None,
     cite_min: float = 0.0,
     cite_ratio: float = 0.0,
+    named: bool = False,
 ) -> Answer:
-    """Build the answer for one question from the ranked hits and the decision."""
+    """Build the answer for one question from the ranked hits and the decision; `named`: the
+    asker named the provision, which is shown alone."""
     t = TEXTS[lang]
     if verdict.abstain:
-        return _abstained(question, lang, role, hits, verdict, corpus, track, cite_min)
+        return _abstained(question, lang, role, verdict, corpus, track)
     if "list" in verdict.reasons:
         return _list_answer(question, lang, role, hits, corpus, track)
 
@@ -178,7 +182,7 @@ def compose(
         route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
         pids = list(dict.fromkeys([*route, *pids]))[:MAX_SAFETY_CITATIONS]
         notes.append(_voiced(t["safety"], role))
-    if set(pids) & set(PAY):  # a pay question: both pay rules, and no amount is set
+    if set(pids) & set(PAY) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
         notes.append(t["not_set"]["amount"])
     cites = [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in pids]

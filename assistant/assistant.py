@@ -178,7 +178,9 @@ class Assistant:
         its text chunks passed to `on_token` as they come, and checked by the citation guard.
         """
         q = validate(question, role, lang)
-        detected = detect(q)
+        last = conversation.last if conversation is not None else None
+        # a bare id or a word or two says too little about its language: the chat's wins
+        detected = last.language if last is not None and len(q.split()) <= 2 else detect(q)
         if lang is None and detected not in LANGUAGES:
             return Answer(q, "en", OTHER_LANGUAGE, True, [], role, [f"language:{detected}"])
         language = lang or detected
@@ -241,7 +243,7 @@ class Assistant:
             return Answer(q, lang, msg, True, [], role, ["no_such_provision"], track=track)
         if len(named) == 1:
             hit = Hit(named[0], 1.0, 1.0, 0.0)
-            return compose(q, lang, role, [hit], Verdict(False), self.corpus, None)
+            return compose(q, lang, role, [hit], Verdict(False), self.corpus, None, named=True)
         cites = [citation(self.corpus, pid, lang) for pid in named]
         head = ("Dit onderdeel bevat:" if lang == "nl" else "This part contains:") + "\n" + "\n".join(
             f"- {c.id}: {self.corpus.title(c.id, lang) or c.label}" for c in cites

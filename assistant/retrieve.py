@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.corpus import Corpus
 from assistant.index import Index
-from assistant.learn.bank import KINDS, BankQuestion, load_bank
+from assistant.learn.bank import KINDS, load_bank
 from assistant.learn.model import LearnedModel
 from assistant.learn.signals import BankVectors, Entries, decide_meta, question_signals, rank_features
 from assistant.tokens import analyze, fold, words
@@ -58,6 +58,11 @@ def term_table(bm25: BM25Retriever) -> tuple[dict[str, np.ndarray], list[str]]:
     return out, [d.metadata["pid"] for d in bm25.docs]
 
 
+#: a bank question this similar is the same question (a copy up to case, spacing or a typo):
+#: its label is known, so it decides over the models' generalisation
+SAME_QUESTION = 0.97
+
+
 @dataclass
 class Hit:
     """A provision found for a query, with the evidence behind its rank."""
@@ -74,13 +79,15 @@ class Hit:
 @dataclass
 class Findings:
     """What one search found: ranked provisions, the decision's class probabilities, the
-    safety route's probability and the topic of the nearest out-of-scope bank questions."""
+    safety route's probability and the out-of-scope topic it is about (None when unsure)."""
 
     hits: list[Hit]
     decision: dict[str, float]
     safety: float
     topic: str | None
     top_similarity: float
+    #: the nearest bank question when it is (nearly) this very question: its kind and safety label
+    same_as: tuple[str, bool] | None = None
 
 
 @dataclass
@@ -123,12 +130,11 @@ class Retriever:
         return entries_from(self.corpus, v.matrix, v.pids, v.fields)
 
     @cached_property
-    def _bank(self) -> tuple[BankVectors, list[BankQuestion]]:
+    def _bank(self) -> BankVectors:
         from assistant.corpus import BANK
         from assistant.learn.train import bank_vectors
 
-        bank = load_bank(BANK)
-        return bank_vectors(self.corpus, bank, self.index.bank), bank
+        return bank_vectors(self.corpus, load_bank(BANK), self.index.bank)
 
     def examine(self, query: str, role: str | None = None, track: str | None = None,
                 within: set[str] | None = None) -> Findings:
@@ -139,7 +145,7 @@ class Retriever:
         q = (q / (np.linalg.norm(q) or 1.0))[None, :]
         tokens = analyze(query)
         bm25 = self.lexical_scores(tokens)
-        bank, questions = self._bank
+        bank = self._bank
         sig = question_signals(q, self._entries, bank, bm25[None, :],
                                np.array([len(words(query))], dtype=np.float32))
         cls = self.model.cls.proba(q)
@@ -159,10 +165,14 @@ class Retriever:
             held = frozenset(t for t in token_set if (row := table.get(t)) is not None
                              and row[self._bm25[1] == i].any()) if bm25[i] > 0 else frozenset()
             hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), [], p, held))
-        topics = [questions[r].topic for r in sig.nearest[0] if questions[r].kind == "out_of_scope"]
-        topic = max(set(topics), key=topics.count) if topics else None
+        topic_prob = self.model.topic.proba(q)[0]
+        best = int(topic_prob.argmax())
+        topic = self.model.meta["topics"][best] if topic_prob[best] >= self.model.thresholds["topic_min"] else None
+        row = int(sig.nearest[0, 0])
+        same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
+                   if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
-                        float(dense.max()))
+                        float(dense.max()), same_as)
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
                within: set[str] | None = None) -> list[Hit]:

@@ -37,7 +37,7 @@ class Linear:
         return e / e.sum(axis=-1, keepdims=True)
 
 
-PARTS = ("cls", "ranker", "decide", "safety")
+PARTS = ("cls", "ranker", "decide", "safety", "topic")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class LearnedModel:
     ranker: Linear
     decide: Linear
     safety: Linear
+    topic: Linear  # which out-of-scope topic (meta["topics"] names the columns)
     thresholds: dict[str, float]
     meta: dict = field(default_factory=dict)
 

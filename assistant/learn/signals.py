@@ -58,6 +58,7 @@ class BankVectors:
     kind: np.ndarray  # (B,) index into KINDS
     pass_index: np.ndarray  # (B,) which pass wrote it (training keeps a pass from itself)
     topic: list[str | None]
+    safety: np.ndarray  # (B,) labelled as a safety question
 
     @property
     def answered(self) -> np.ndarray:
@@ -84,6 +85,7 @@ class QuestionSignals:
     kind_max: np.ndarray  # (N, kinds): best similarity to a bank question of each kind
     kind_vote: np.ndarray  # (N, kinds): share of the nearest bank questions of each kind
     nearest: np.ndarray  # (N, NEIGHBOURS) bank rows, best first
+    nearest_sim: np.ndarray  # (N,) similarity of the nearest bank question
     n_words: np.ndarray  # (N,)
 
 
@@ -112,7 +114,8 @@ def question_signals(
     bank_vote = np.einsum("nk,nkp->np", weight, bank.labels[nearest].astype(np.float32))
     onehot = np.eye(len(KINDS), dtype=np.float32)[bank.kind[nearest]]
     kind_vote = np.einsum("nk,nkc->nc", weight, onehot)
-    return QuestionSignals(fields, bm25, bank_max, bank_vote, kind_max, kind_vote, nearest, n_words)
+    return QuestionSignals(fields, bm25, bank_max, bank_vote, kind_max, kind_vote, nearest,
+                           np.take_along_axis(sims, nearest[:, :1], axis=1)[:, 0], n_words)
 
 
 def rank_features(

@@ -18,7 +18,7 @@ import numpy as np
 
 from assistant.corpus import Corpus
 from assistant.domain import ROLE_AUDIENCE
-from assistant.learn.bank import KINDS, BankQuestion, load_bank
+from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
     FIELD_GROUPS,
@@ -71,7 +71,8 @@ def bank_vectors(corpus: Corpus, bank: list[BankQuestion], vecs: np.ndarray) -> 
             if q.answered:
                 labels[r, position[pid]] = True
     return BankVectors(vecs.astype(np.float32), labels, np.array([KINDS.index(q.kind) for q in bank]),
-                       np.array([passes.index(q.pass_) for q in bank]), [q.topic for q in bank])
+                       np.array([passes.index(q.pass_) for q in bank]), [q.topic for q in bank],
+                       np.array([bool(q.safety) for q in bank]))
 
 
 def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -116,12 +117,7 @@ def fit_classifier(vecs: np.ndarray, bank: list[BankQuestion], rows: np.ndarray,
             y.append(position[pid])
             w.append(1.0 if i == 0 else 0.5)
     lin, classes = _fit_linear(np.array(X), np.array(y), C, np.array(w), scale=False)
-    # classes never seen in training get no probability
-    W = np.zeros((vecs.shape[1], n_prov), dtype=np.float32)
-    b = np.full(n_prov, -30.0, dtype=np.float32)
-    W[:, classes] = lin.W
-    b[classes] = lin.b
-    return Linear(W, b, lin.mean, lin.scale)
+    return _widen(lin, classes, n_prov)
 
 
 @dataclass
@@ -206,30 +202,70 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     safety_oof = np.zeros(n, dtype=np.float32)
     for f in np.unique(passes):
         train_rows = passes != f
-        d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, balanced=True)
-        full = np.full((int((passes == f).sum()), len(KINDS)), 0.0, dtype=np.float32)
-        full[:, classes] = d.proba(Xd[passes == f])
-        decide_oof[passes == f] = full
+        d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, decision_weights(yd[train_rows]))
+        decide_oof[passes == f] = _widen(d, classes, len(KINDS)).proba(Xd[passes == f])
         srows = train_rows & labelled
         if ys[srows].any():
             s, _ = _fit_linear(Xd[srows], ys[srows].astype(int), C_decide, balanced=True)
             safety_oof[passes == f] = s.proba(Xd[passes == f])
     log(f"decision and safety, out of pass: {time.perf_counter() - t0:.1f} s")
 
+    # 3b. topic of an out-of-scope question, out of pass
+    oos = np.array([q.kind == "out_of_scope" and bool(q.topic) for q in bank])
+    topics = sorted({q.topic for q in bank if q.kind == "out_of_scope" and q.topic})
+    yt = np.array([topics.index(q.topic) if oos[i] else -1 for i, q in enumerate(bank)])
+    topic_oof = np.zeros((n, len(topics)), dtype=np.float32)
+    for f in np.unique(passes):
+        rows = oos & (passes != f)
+        t_f, classes = _fit_linear(data.vecs[rows], yt[rows], C_cls, scale=False)
+        topic_oof[passes == f] = _widen(t_f, classes, len(topics)).proba(data.vecs[passes == f])
+
     # 4. thresholds on the out-of-pass predictions
     thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
+    thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
 
     # 5. final models on everything
     cls = fit_classifier(data.vecs, bank, np.flatnonzero(answered), n_prov, position, C_cls)
     ranker = fit_ranker(np.flatnonzero(answered))
-    decide, classes = _fit_linear(Xd, yd, C_decide, balanced=True)
+    decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
     if len(classes) != len(KINDS):
         raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
     safety, _ = _fit_linear(Xd[labelled], ys[labelled].astype(int), C_decide, balanced=True)
+    topic, classes = _fit_linear(data.vecs[oos], yt[oos], C_cls, scale=False)
+    topic = _widen(topic, classes, len(topics))
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, safety_oof, thresholds)
     train.last_out_of_pass = {"rank": rank_oof, "decide": decide_oof, "safety": safety_oof}  # type: ignore[attr-defined]
-    return LearnedModel(cls, ranker, decide, safety, thresholds), figures
+    return LearnedModel(cls, ranker, decide, safety, topic, thresholds, {"topics": topics}), figures
+
+
+def decision_weights(y: np.ndarray) -> np.ndarray:
+    """Sample weights that balance answered questions against each kind of refusal, while a
+    list question keeps its natural share of the answered ones: balancing list against answer
+    too would make every "what must we do" question a list."""
+    groups = np.where(np.isin(y, [KINDS.index(k) for k in ANSWERED]), -1, y)
+    labels, counts = np.unique(groups, return_counts=True)
+    per = dict(zip(labels.tolist(), (len(y) / (len(labels) * counts)).tolist(), strict=True))
+    return np.array([per[g] for g in groups.tolist()])
+
+
+def _widen(lin: Linear, classes: np.ndarray, n: int) -> Linear:
+    """A classifier's columns placed at their class positions among n (absent classes: none)."""
+    W = np.zeros((lin.W.shape[0], n), dtype=np.float32)
+    b = np.full(n, -30.0, dtype=np.float32)
+    W[:, classes], b[classes] = lin.W, lin.b
+    return Linear(W, b, lin.mean, lin.scale)
+
+
+def topic_threshold(prob: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> float:
+    """The lowest confidence at which the named topic is right `precision` of the time, out of
+    pass: below it an abstention points to no topic rather than to a wrong one."""
+    best, right = prob.max(axis=1), prob.argmax(axis=1) == truth
+    for t in np.linspace(0.05, 0.95, 19):
+        shown = best >= t
+        if shown.any() and right[shown].mean() >= precision:
+            return float(t)
+    return 0.95
 
 
 def _abstains(decide: np.ndarray, t: float) -> np.ndarray:
@@ -309,7 +345,7 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes")
     data = prepare(corpus, bank, embeddings)
     model, figures = train(data, log=log)
-    model.meta = {**expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
+    model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
 
 

@@ -1,0 +1,161 @@
+"""The learned ranking and decision, and the answer rules built on them: the bank is answered,
+the safety route, the asker's voice, list answers, pay answers, lead-ins and language."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from assistant.answer import PAY, TEXTS
+from assistant.checklist import checklist
+from assistant.conversation import Conversation
+from assistant.corpus import BANK, load_corpus
+from assistant.learn.bank import KINDS, bank_hash, load_bank
+from assistant.learn.model import LearnedModel
+from assistant.learn.store import expected_meta, shipped_path
+
+CORPUS = load_corpus()
+BANK_QUESTIONS = load_bank(BANK, set(CORPUS.by_id))
+DOCUMENT_LIKE = {"pre.naleving", "fn.1", "fn.2", "fn.3", "fn.5", "def.stagecode", "3A.intro", "3B.intro",
+                 "4.intro", "4.amb.3", "4.amb.4", "4.aanv.intro", "slot", "slot.ondertekend", "2.intro"}
+
+
+def ids(answer) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.id for c in answer.citations]
+
+
+def lead(answer) -> str:  # type: ignore[no-untyped-def]
+    return answer.answer.split("\n\n" + TEXTS[answer.language]["sources"])[0]
+
+
+def test_the_bank_has_every_kind_and_enough_questions() -> None:
+    kinds = {k: sum(q.kind == k for q in BANK_QUESTIONS) for k in KINDS}
+    assert all(kinds.values()), kinds
+    assert kinds["out_of_scope"] >= 500
+    assert len({q.pass_ for q in BANK_QUESTIONS}) >= 5
+    # at least 25 questions per language for every provision users ask about; the passes wrote
+    # fewer for the parts that describe the document itself (introductions, footnotes, signing)
+    for p in CORPUS.provisions:
+        for lang in ("nl", "en"):
+            n = sum(1 for q in BANK_QUESTIONS if q.ids[:1] == (p.id,) and q.lang == lang)
+            assert n >= (20 if p.id in DOCUMENT_LIKE else 25), (p.id, lang, n)
+
+
+def test_the_shipped_model_was_trained_on_this_bank_and_corpus(assistant) -> None:
+    expected = expected_meta(CORPUS, assistant.retriever.embeddings, bank_hash(BANK))
+    model = LearnedModel.load(shipped_path(expected["embeddings"]))
+    assert model.fits(expected), "run `stagecode train` after changing the bank or the corpus"
+    assert model.meta["pids"] == [p.id for p in CORPUS.provisions]
+
+
+def test_no_answerable_bank_question_is_refused(assistant) -> None:
+    """Every question of the bank that the code answers is answered (asked as the bank has it:
+    a follow-up together with the question it follows)."""
+    refused = []
+    for q in BANK_QUESTIONS:
+        if q.answered:
+            a = assistant.ask(q.query, q.role or "student")
+            if a.abstained:
+                refused.append((q.pass_, q.text, a.reasons))
+    assert not refused
+
+
+def test_every_bank_safety_question_cites_the_reporting_point(assistant) -> None:
+    missing = []
+    for q in BANK_QUESTIONS:
+        if q.safety:
+            a = assistant.ask(q.query, q.role or "student")
+            if a.abstained or "4.aanv.4" not in ids(a):
+                missing.append((q.pass_, q.text, ids(a)))
+    assert not missing
+
+
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_the_safety_route_cites_reporting_and_says_where_to_go(assistant, role: str) -> None:
+    q = next(q for q in BANK_QUESTIONS if q.safety and q.role == role and not q.context)
+    a = assistant.ask(q.text, role)
+    assert not a.abstained and "safety" in a.reasons
+    assert {"4.aanv.4", "4.aanv.5"} <= set(ids(a))
+    if role == "staff":
+        assert "4.aanv.7" in ids(a)
+    assert "College voor de Rechten van de Mens" in a.answer  # where to go; the code does not judge
+
+
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_the_lead_answer_speaks_in_the_askers_voice(assistant, role: str) -> None:
+    a = assistant.ask("Is the company obliged to pay travel costs for the internship?", role)
+    assert not a.abstained
+    for c in a.citations[:1]:
+        assert assistant.corpus.summary(c.id, role, "en") in lead(a)
+    if role != "student":
+        assert "As an intern you receive" not in lead(a)
+    if role == "staff":
+        assert not re.search(r"\byou(r)?\b", lead(a).split("\n\n")[0], re.I)
+
+
+def test_voices_cover_every_provision_in_both_languages() -> None:
+    for p in CORPUS.provisions:
+        for role in ("company", "staff"):
+            for lang in ("nl", "en"):
+                assert CORPUS.voices[p.id][role][lang].strip(), (p.id, role, lang)
+
+
+def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
+    q = next(q for q in BANK_QUESTIONS if q.kind == "list" and q.role == "company" and q.lang == "en"
+             and not q.context)
+    a = assistant.ask(q.text, "company")
+    assert "list" in a.reasons and len(a.citations) >= 4
+    allowed = {pid for group in checklist(CORPUS, "company", a.track).values() for pid in group}
+    assert set(ids(a)) <= allowed
+    assert all(f"[{i}]" in a.answer for i in range(1, len(a.citations) + 1))
+
+
+@pytest.mark.parametrize("question", [
+    "Do I get paid during my internship?",
+    "Krijg ik een stagevergoeding, en hoeveel?",
+    "Moeten wij de reiskosten van onze stagiair betalen?",
+])
+def test_a_pay_answer_names_both_pay_rules_and_no_amount_once(assistant, question: str) -> None:
+    a = assistant.ask(question)
+    assert not a.abstained and set(PAY) <= set(ids(a)), ids(a)
+    not_set = TEXTS[a.language]["not_set"]["amount"]
+    assert a.answer.count(not_set) == 1
+    assert not re.search(r"€|\beuro\b|\d+ ?euro", a.answer)
+
+
+def test_a_lettered_item_is_quoted_with_its_lead_in(assistant) -> None:
+    a = assistant.ask("3B.vd.2a", "student", "nl")
+    c = a.citations[0]
+    assert c.id == "3B.vd.2a" and c.lead_in == CORPUS.by_id["3B.vd.2"].text
+    assert c.lead_in in a.answer and c.text in a.answer
+
+
+def test_a_bare_id_follows_the_conversations_language(assistant) -> None:
+    chat = Conversation()
+    assistant.ask("Who pays for my certificate of conduct?", conversation=chat)
+    a = assistant.ask("3B.vd.4", conversation=chat)
+    assert a.language == "en" and ids(a) == ["3B.vd.4"]
+
+
+def test_a_long_chat_searches_a_bounded_text(assistant) -> None:
+    chat = Conversation()
+    assistant.ask("Wie betaalt mijn reiskosten tijdens de stage? " + "ik wil het graag weten. " * 60,
+                  conversation=chat)
+    for _ in range(5):
+        a = assistant.ask("en voor duale studenten? " + "dat vraag ik me echt af. " * 70, conversation=chat)
+    assert a.resolved_question is not None and len(a.resolved_question) <= 2 * 2000
+
+
+def test_an_abstention_without_a_known_topic_cites_nothing(assistant) -> None:
+    a = assistant.ask("What's a good recipe for pancakes?")
+    assert a.abstained and a.citations == []
+
+
+def test_the_linear_models_are_probabilities() -> None:
+    model = LearnedModel.load(shipped_path("use-multilingual"))
+    x = np.random.default_rng(0).normal(size=(3, model.cls.W.shape[0])).astype(np.float32)
+    p = model.cls.proba(x)
+    assert p.shape == (3, len(CORPUS.provisions)) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert set(model.thresholds) >= {"cite_min", "cite_ratio", "answer_min", "safety_min", "topic_min"}
