@@ -76,7 +76,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
             return Verdict(False, ["safety"])
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
     silent = [topic] if topic else []
-    if findings.safety >= thresholds["safety_min"]:
+    off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
+    if findings.safety >= thresholds["safety_min"] and not off_topic:
         return Verdict(False, ["safety"])
     if d["answer"] + d["list"] < thresholds["answer_min"]:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])

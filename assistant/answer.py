@@ -29,6 +29,8 @@ PAY = ("3B.vd.4", "3B.vd.5")
 SAFETY = ("4.aanv.4", "4.aanv.5")
 SAFETY_STAFF = ("4.aanv.7",)
 MAX_SAFETY_CITATIONS = 5
+#: a refused question still shows a provision the ranker finds more likely than not to answer it
+RELATED_MIN = 0.5
 
 
 def _voiced(text: object, role: str) -> str:
@@ -105,20 +107,27 @@ def sources_block(corpus: Corpus, cites: list[Citation], lang: str) -> str:
     return "\n".join(lines)
 
 
-def _abstained(question: str, lang: str, role: str, verdict: Verdict, corpus: Corpus,
+def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
                track: str | None) -> Answer:
-    """What the code does not answer: why, where to look instead, and (for a known topic) what
-    the code does say nearby. Without a known topic nothing is cited: provisions that merely
-    resemble the question would read as an answer."""
+    """What the code does not answer: why, where to look instead, and what the code does say
+    nearby: the known topic's related provisions and any provision the ranker thinks more
+    likely than not to answer. Nothing else is cited: provisions that merely resemble the
+    question would read as an answer."""
     t = TEXTS[lang]
     reason = verdict.reasons[0] if verdict.reasons else "not_covered"
     related: list[str] = []
+    head: list[str]
     if reason in ("injection", "unrelated"):
         head = [t[reason]]
     else:
         head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
         head += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
-        related = [r for s in verdict.silent for r in s.related]
+        related = [h.pid for h in hits if h.score >= RELATED_MIN]
+        related += [r for s in verdict.silent for r in s.related]
+        if set(related) & set(PAY):
+            related = [*PAY, *related]
+            if not verdict.silent:  # a topic's pointer says it in its own words
+                head.append(t["not_set"]["amount"])
         related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
     body = " ".join(dict.fromkeys(head))
@@ -170,7 +179,7 @@ def compose(
     asker named the provision, which is shown alone."""
     t = TEXTS[lang]
     if verdict.abstain:
-        return _abstained(question, lang, role, verdict, corpus, track)
+        return _abstained(question, lang, role, hits, verdict, corpus, track)
     if "list" in verdict.reasons:
         return _list_answer(question, lang, role, hits, corpus, track)
 

@@ -15,7 +15,7 @@ _OPENERS = re.compile(
     r"en|maar|dus|ook|hoe zit het|en als|wat als|geldt dat|geldt dit|geldt het|is dat|"
     r"wie betaalt dat|en wie|en wat|en hoe|waarom|ook voor)\b"
 )
-#: the longest previous search text a follow-up is searched with (else the previous question alone)
+#: how much of the previous search text a follow-up is searched with
 MAX_CONTEXT = 400
 _PRONOUNS = frozenset(["dat", "dit", "het", "die", "daar", "daarvoor", "daarvan", "that", "this", "it", "those", "these", "they", "them"])
 
@@ -55,13 +55,12 @@ def is_follow_up(question: str) -> bool:
 def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None, bool]:
     """Return (query to search, track, whether it was a follow-up).
 
-    A follow-up is searched together with the previous turn's question (itself resolved, when
-    that was short enough); a track it names ("and for dual programmes?") replaces the previous
-    turn's track. The search text stays bounded however long the chat grows.
+    A follow-up is searched together with the start of the previous turn's search text (where
+    its subject is); a track it names ("and for dual programmes?") replaces the previous turn's
+    track. The search text stays bounded however long the chat grows.
     """
     track = question_track(question)
     last = conversation.last if conversation else None
     if last is None or not is_follow_up(question):
         return question, track, False
-    context = last.resolved if len(last.resolved) <= MAX_CONTEXT else last.question
-    return f"{context} {question}", track or last.track, True
+    return f"{last.resolved[:MAX_CONTEXT]} {question}", track or last.track, True

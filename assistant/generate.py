@@ -68,7 +68,8 @@ _LINE_FOR = {"guard": "rejected", "empty": "rejected", "timeout": "unavailable",
 
 #: sentences that need no citation: what the deterministic answer says when the code is silent
 FIXED_PHRASES: tuple[str, ...] = tuple(
-    p for t in TEXTS.values() for p in (t["no_answer"], t["not_covered"], *t["not_set"].values())
+    p for t in TEXTS.values()
+    for p in (t["no_answer"], *t["not_covered"].values(), *t["not_set"].values())
 )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.answer import PAY, TEXTS
 from assistant.checklist import checklist
-from assistant.conversation import Conversation
+from assistant.conversation import MAX_CONTEXT, Conversation
 from assistant.corpus import BANK, load_corpus
 from assistant.learn.bank import KINDS, bank_hash, load_bank
 from assistant.learn.model import LearnedModel
@@ -114,7 +114,7 @@ def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
 
 @pytest.mark.parametrize("question", [
     "Do I get paid during my internship?",
-    "Krijg ik een stagevergoeding, en hoeveel?",
+    "Do we have to give our intern an allowance?",
     "Moeten wij de reiskosten van onze stagiair betalen?",
 ])
 def test_a_pay_answer_names_both_pay_rules_and_no_amount_once(assistant, question: str) -> None:
@@ -141,11 +141,19 @@ def test_a_bare_id_follows_the_conversations_language(assistant) -> None:
 
 def test_a_long_chat_searches_a_bounded_text(assistant) -> None:
     chat = Conversation()
-    assistant.ask("Wie betaalt mijn reiskosten tijdens de stage? " + "ik wil het graag weten. " * 60,
-                  conversation=chat)
+    first = assistant.ask(
+        "Wie betaalt mijn reiskosten tijdens de stage? Ik reis elke dag met de trein van Groningen "
+        "naar Zwolle en heb geen OV-kaart voor die tijden, want mijn studentenreisproduct is een "
+        "weekendabonnement. Het bedrijf zegt dat ik dat zelf moet regelen en dat andere stagiairs "
+        "ook nooit iets kregen. Mijn stagebegeleider van school reageert niet op mijn mails en ik "
+        "heb al drie weken de kosten voorgeschoten, bijna tweehonderd euro. Ik snap niet wat de "
+        "regels zijn en ik wil niet dat het mijn beoordeling beïnvloedt als ik erover begin.",
+        conversation=chat)
+    assert not first.abstained and len(first.question) > MAX_CONTEXT
     for _ in range(5):
-        a = assistant.ask("en voor duale studenten? " + "dat vraag ik me echt af. " * 70, conversation=chat)
-    assert a.resolved_question is not None and len(a.resolved_question) <= 2 * 2000
+        a = assistant.ask("en voor duale studenten?", conversation=chat)
+        assert a.resolved_question is not None and a.resolved_question.startswith("Wie betaalt mijn reiskosten")
+        assert len(a.resolved_question) <= MAX_CONTEXT + len(" en voor duale studenten?")
 
 
 def test_an_abstention_without_a_known_topic_cites_nothing(assistant) -> None:
