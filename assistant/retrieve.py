@@ -11,7 +11,7 @@ evidence at once, which neither retriever returns.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -71,9 +71,7 @@ class Hit:
     score: float  # the ranker's probability that this provision answers the question
     dense: float = 0.0  # best cosine similarity among the provision's own texts
     lexical: float = 0.0  # BM25 score of the provision's document
-    matched: list[str] = field(default_factory=list)  # unused by the ranker; kept for callers
-    base: float = 0.0  # the same probability (there is no separate track penalty)
-    terms: frozenset[str] = frozenset()  # the question's BM25 tokens found in the provision
+    base: float = 0.0  # the score before any track adjustment (the ranker has none)
 
 
 @dataclass
@@ -105,14 +103,6 @@ class Retriever:
         position = {p.id: i for i, p in enumerate(self.corpus.provisions)}
         return table, np.array([position[pid] for pid in order])
 
-    @property
-    def _term_scores(self) -> dict[str, np.ndarray]:
-        return self._bm25[0]
-
-    @property
-    def _bm25_pids(self) -> list[str]:
-        return [self.corpus.provisions[i].id for i in self._bm25[1]]
-
     def lexical_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every provision (corpus order) for the question's tokens."""
         table, cols = self._bm25
@@ -136,11 +126,22 @@ class Retriever:
 
         return bank_vectors(self.corpus, load_bank(BANK), self.index.bank)
 
+    @cached_property
+    def _fits(self) -> dict[tuple[str | None, str | None], tuple[np.ndarray, ...]]:
+        return {}
+
+    def _fit(self, role: str | None, track: str | None) -> tuple[np.ndarray, ...]:
+        """Role and track fit of every provision, as rows for the ranker (computed once for each
+        of the few role and track pairs; a race only computes the same value twice)."""
+        if (role, track) not in self._fits:
+            from assistant.learn.train import fit_context
+
+            self._fits[(role, track)] = tuple(a[None, :] for a in fit_context(self.corpus, role, track))
+        return self._fits[(role, track)]
+
     def examine(self, query: str, role: str | None = None, track: str | None = None,
                 within: set[str] | None = None) -> Findings:
         """Rank every provision for a query and judge what kind of question it is."""
-        from assistant.learn.train import fit_context
-
         q = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         q = (q / (np.linalg.norm(q) or 1.0))[None, :]
         tokens = analyze(query)
@@ -149,22 +150,17 @@ class Retriever:
         sig = question_signals(q, self._entries, bank, bm25[None, :],
                                np.array([len(words(query))], dtype=np.float32))
         cls = self.model.cls.proba(q)
-        prob = self.model.ranker.proba(rank_features(sig, cls, *(a[None, :] for a in fit_context(
-            self.corpus, role, track))))
-        decision = self.model.decide.proba(np.concatenate([decide_meta(sig, cls, prob), q], axis=1))[0]
-        safety = float(self.model.safety.proba(np.concatenate([decide_meta(sig, cls, prob), q], axis=1))[0])
+        prob = self.model.ranker.proba(rank_features(sig, cls, *self._fit(role, track)))
+        decide_in = np.concatenate([decide_meta(sig, cls, prob), q], axis=1)
+        decision = self.model.decide.proba(decide_in)[0]
+        safety = float(self.model.safety.proba(decide_in)[0])
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
-        token_set = set(tokens)
-        table = self._term_scores
         hits = []
         for i in np.argsort(-prob[0], kind="stable"):
             pid = self.corpus.provisions[i].id
-            if within is not None and pid not in within:
-                continue
-            p = float(prob[0, i])
-            held = frozenset(t for t in token_set if (row := table.get(t)) is not None
-                             and row[self._bm25[1] == i].any()) if bm25[i] > 0 else frozenset()
-            hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), [], p, held))
+            if within is None or pid in within:
+                p = float(prob[0, i])
+                hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), p))
         topic_prob = self.model.topic.proba(q)[0]
         best = int(topic_prob.argmax())
         topic = self.model.meta["topics"][best] if topic_prob[best] >= self.model.thresholds["topic_min"] else None

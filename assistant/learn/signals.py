@@ -30,6 +30,26 @@ DECIDE_META = (
 )
 
 
+def _grouped_max(sims: np.ndarray, order: np.ndarray, starts: np.ndarray, owners: np.ndarray,
+                 n_out: int) -> np.ndarray:
+    """(N, K) similarities → (N, n_out): per owner, the best of its columns; -1 where it has none.
+
+    `order` lists the columns grouped by owner, `starts` where each group begins in `order`,
+    and `owners` whose group it is: one gather and one `maximum.reduceat` instead of a loop.
+    """
+    out = np.full((sims.shape[0], n_out), -1.0, dtype=np.float32)
+    if order.size:
+        out[:, owners] = np.maximum.reduceat(sims[:, order], starts, axis=1)
+    return out
+
+
+def _groups(owner_of_column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Columns sorted by owner, where each owner's run starts, and the owners (for _grouped_max)."""
+    order = np.argsort(owner_of_column, kind="stable")
+    owners, starts = np.unique(owner_of_column[order], return_index=True)
+    return order, starts, owners
+
+
 @dataclass
 class Entries:
     """The provisions' own texts as vectors, for per-provision similarity features."""
@@ -38,15 +58,14 @@ class Entries:
     pid_index: np.ndarray  # (E,) provision position of each entry
     group: np.ndarray  # (E,) index into FIELD_GROUPS of each entry
 
+    def __post_init__(self) -> None:
+        self._by_group = [(cols, *_groups(self.pid_index[cols]))
+                          for cols in (np.flatnonzero(self.group == g) for g in range(len(FIELD_GROUPS)))]
+
     def per_provision(self, sims: np.ndarray, n_provisions: int) -> np.ndarray:
         """(N, E) similarities → (N, P, groups): the best entry of each group per provision."""
-        out = np.full((sims.shape[0], n_provisions, len(FIELD_GROUPS)), -1.0, dtype=np.float32)
-        for g in range(len(FIELD_GROUPS)):
-            cols = np.flatnonzero(self.group == g)
-            for col in cols:  # ~5 entries per provision: a short loop of vector maxima
-                p = self.pid_index[col]
-                np.maximum(out[:, p, g], sims[:, col], out=out[:, p, g])
-        return out
+        return np.stack([_grouped_max(sims[:, cols], order, starts, owners, n_provisions)
+                         for cols, order, starts, owners in self._by_group], axis=2)
 
 
 @dataclass
@@ -60,9 +79,21 @@ class BankVectors:
     topic: list[str | None]
     safety: np.ndarray  # (B,) labelled as a safety question
 
-    @property
-    def answered(self) -> np.ndarray:
-        return self.labels.any(axis=1)
+    def __post_init__(self) -> None:
+        rows, pids = np.nonzero(self.labels)  # one (row, provision) pair per label
+        order, starts, owners = _groups(pids)
+        self._label_rows, self._label_starts, self._label_owners = rows[order], starts, owners
+        self._kind_rows = [np.flatnonzero(self.kind == k) for k in range(len(KINDS))]
+
+    def best_per_provision(self, sims: np.ndarray) -> np.ndarray:
+        """(N, B) similarities → (N, P): the most similar bank question each provision answers."""
+        return _grouped_max(sims, self._label_rows, self._label_starts, self._label_owners,
+                            self.labels.shape[1])
+
+    def best_per_kind(self, sims: np.ndarray) -> np.ndarray:
+        """(N, B) similarities → (N, kinds): the most similar bank question of each kind."""
+        return np.stack([sims[:, rows].max(axis=1) if rows.size else np.full(sims.shape[0], -1.0)
+                         for rows in self._kind_rows], axis=1)
 
 
 def _recip_rank(scores: np.ndarray) -> np.ndarray:
@@ -94,21 +125,17 @@ def question_signals(
     exclude_pass: np.ndarray | None = None,
 ) -> QuestionSignals:
     """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i."""
-    n, n_prov = qvecs.shape[0], bank.labels.shape[1]
+    n_prov = bank.labels.shape[1]
     fields = entries.per_provision(qvecs @ entries.matrix.T, n_prov)
     sims = qvecs @ bank.matrix.T  # (N, B)
     if exclude_pass is not None:
         sims = np.where(bank.pass_index[None, :] == exclude_pass[:, None], -2.0, sims)
-    bank_max = np.full((n, n_prov), -1.0, dtype=np.float32)
-    for p in range(n_prov):
-        rows = np.flatnonzero(bank.labels[:, p])
-        if rows.size:
-            bank_max[:, p] = sims[:, rows].max(axis=1)
-    kind_max = np.stack(
-        [sims[:, bank.kind == k].max(axis=1) if (bank.kind == k).any() else np.full(n, -1.0)
-         for k in range(len(KINDS))], axis=1)
+    bank_max = bank.best_per_provision(sims)
+    kind_max = bank.best_per_kind(sims)
     k = min(NEIGHBOURS, sims.shape[1])
-    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    nearest = np.take_along_axis(nearest, np.argsort(-np.take_along_axis(sims, nearest, axis=1),
+                                                     axis=1, kind="stable"), axis=1)
     near_sims = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
     weight = near_sims / np.maximum(near_sims.sum(axis=1, keepdims=True), 1e-9)
     bank_vote = np.einsum("nk,nkp->np", weight, bank.labels[nearest].astype(np.float32))
