@@ -87,3 +87,23 @@ def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("not a pdf at all")
     proc = run(["corpus", "list", "--source", str(bad)], str(tmp_path))
     assert proc.returncode == 2 and str(bad) in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["corpus", "list", "--source", "README.md"],  # not the code: no numbered sections
+    ["corpus", "show", "no.such.id"],
+    ["corpus", "list", "--source", "/nonexistent/code.pdf"],
+    ["ask", "   "],
+    ["ask", "x" * 2001],
+    ["ask", "Do I get paid?", "--role", "teacher"],
+    ["ask", "--batch", "/nonexistent/in.jsonl"],
+    ["ask", "Do I get paid?", "--embeddings", "no-such-model"],
+    ["index", "--embeddings", "no-such-model"],
+    ["serve", "--llm", "nonsense:"],
+])
+def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: list[str]) -> None:
+    proc = run(args, cli_index)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
