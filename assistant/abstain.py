@@ -6,29 +6,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant import lexicon
 from assistant.corpus import Corpus, SilentTopic
 from assistant.retrieve import Findings
 from assistant.tokens import fold, words
 
-_INJECTION = re.compile(
-    "|".join(
-        [
-            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules?|prompts?|guidelines?|policy|context)\b",
-            r"\b(negeer|vergeet|omzeil)\b.{0,40}\b(instructies?|regels?|opdrachten?|prompts?|richtlijnen|context)\b",
-            r"\b(system|systeem) ?prompt\b",
-            r"\b(negeer|ignore|disregard)\s+(de|het|alle|je|jouw|the|all|your|any|previous|prior|eerdere|vorige)\b",
-            r"\bwithout (any )?restrictions\b|\bzonder (enige )?beperkingen\b|\byou are dan\b",
-            r"\b(you are now|from now on you|je bent nu|vanaf nu ben je|pretend|doe alsof|jailbreak|developer mode|dan mode)\b",
-            # "act as examiner" is a real question; "act as an unrestricted AI" is not
-            r"\bact as (if|though|an? (ai|assistant|chatbot|bot|language model|unrestricted|different|new))\b",
-            r"^\s*(system|assistant|systeem)\s*:",
-            r"\b(print|show|reveal|repeat|output|toon|herhaal|geef)\b.{0,30}\b(your|je|jouw)\b.{0,20}\b(prompt|instructions|instructies)\b",
-            r"\b(just|only|simply) (say|answer|reply|respond)\b",
-            r"\b(zeg|antwoord|schrijf) (gewoon|alleen|enkel)\b",
-            r"<\s*/?\s*(system|instructions?|script)\b",
-        ]
-    )
-)
+_INJECTION = lexicon.alternation("injection_patterns")
 
 @dataclass
 class Verdict:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
+from assistant import lexicon
 from assistant.abstain import Verdict, decide, is_injection, strip_injection
 from assistant.answer import citation, compose, sources_block
 from assistant.conversation import Conversation, Turn, resolve
@@ -69,14 +70,7 @@ def validate(question: object, role: str, lang: str | None) -> str:
     return q
 
 
-_REFERENCE_WORDS = frozenset(
-    [
-        "wat", "staat", "er", "zegt", "zeggen", "bevat", "inhoud", "precies", "stagecode", "code",
-        "artikel", "onderdeel", "sectie", "paragraaf", "hoofdstuk", "deel", "what", "does", "say",
-        "says", "contain", "contains", "exactly", "article", "section", "part", "paragraph",
-        "chapter", "show", "toon", "geef", "give", "tell", "vertel", "about", "over"
-    ]
-)
+_REFERENCE_WORDS = lexicon.words("reference_words")
 
 
 def _asks_more_than_the_reference(question: str) -> bool:

@@ -50,10 +50,15 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         print(f"stamped {len(corpus.provisions) - len(left)} entries")
         return 1 if left else 0
     if args.action == "check":
-        problems = corpus.problems()
+        from assistant.corpus import BANK
+        from assistant.learn.bank import load_bank
+        from assistant.lexicon import lint
+
+        bank = load_bank(BANK, set(corpus.by_id))
+        problems = corpus.problems() + lint([(q.text, q.answered) for q in bank])
         for line in problems:
             print(line, file=sys.stderr)
-        print(f"{len(corpus.provisions)} provisions, {len(problems)} problems")
+        print(f"{len(corpus.provisions)} provisions, {len(bank)} bank questions, {len(problems)} problems")
         return 1 if problems else 0
     if args.id not in corpus.by_id:
         print(f"error: no provision {args.id!r}; `stagecode corpus list` shows the ids", file=sys.stderr)

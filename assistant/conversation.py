@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from assistant import lexicon
 from assistant.retrieve import question_track
 from assistant.tokens import fold, words
 
 # openings that only make sense after an earlier question
-_OPENERS = re.compile(
-    r"^(and|but|so|also|what about|how about|same for|what if|and if|does that|does this|"
-    r"does it|is that|is this|is it|do they|who pays for (that|it|this)|why|"
-    r"en|maar|dus|ook|hoe zit het|en als|wat als|geldt dat|geldt dit|geldt het|is dat|"
-    r"wie betaalt dat|en wie|en wat|en hoe|waarom|ook voor)\b"
-)
+_OPENERS = lexicon.alternation("follow_up_openers", "^", r"\b")
 #: how much of the previous search text a follow-up is searched with
 MAX_CONTEXT = 400
-_PRONOUNS = frozenset(["dat", "dit", "het", "die", "daar", "daarvoor", "daarvan", "that", "this", "it", "those", "these", "they", "them"])
+_PRONOUNS = lexicon.words("follow_up_pronouns")
 
 
 @dataclass

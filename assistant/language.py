@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from assistant import lexicon
 from assistant.tokens import fold
 
-_NL = frozenset(
-    ["de", "het", "een", "en", "ik", "je", "jij", "mijn", "is", "zijn", "wat", "hoe", "wie", "waar", "wanneer", "waarom", "moet", "mag", "krijg", "kan", "geen", "niet", "ook", "van", "voor", "met", "bij", "naar", "dat", "dit", "als", "of", "er", "wordt", "heb", "heeft", "mijn", "ons", "welke", "stage", "stagiair", "bedrijf", "hogeschool", "begeleider", "vergoeding", "opleiding"]
-)
-_EN = frozenset(
-    ["the", "a", "an", "and", "i", "you", "my", "is", "are", "what", "how", "who", "where", "when", "why", "must", "may", "can", "do", "does", "get", "not", "also", "of", "for", "with", "at", "to", "that", "this", "if", "there", "have", "has", "our", "which", "internship", "intern", "company", "school", "supervisor", "allowance", "pay", "paid"]
-)
+_NL = lexicon.words("function_words", "nl")
+_EN = lexicon.words("function_words", "en")
 
 
 @lru_cache(maxsize=2)

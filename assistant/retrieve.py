@@ -10,7 +10,6 @@ evidence at once, which neither retriever returns.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,6 +17,7 @@ import numpy as np
 from langchain_community.retrievers import BM25Retriever
 from langchain_core.embeddings import Embeddings
 
+from assistant import lexicon
 from assistant.corpus import Corpus
 from assistant.index import Index
 from assistant.learn.bank import KINDS, load_bank
@@ -25,8 +25,8 @@ from assistant.learn.model import LearnedModel
 from assistant.learn.signals import BankVectors, Entries, decide_meta, question_signals, rank_features
 from assistant.tokens import analyze, fold, words
 
-_DUAAL = re.compile(r"\b(duaal|duale|dual|werkplekleren|werkend leren|leerwerk\w*|work-?based)\b")
-_VD = re.compile(r"\b(voltijd\w*|deeltijd\w*|full[- ]?time|part[- ]?time|fulltime|parttime)\b")
+_DUAAL = lexicon.pattern("track_words", "duaal")
+_VD = lexicon.pattern("track_words", "vd")
 
 
 def question_track(text: str) -> str | None:

@@ -8,13 +8,11 @@ from functools import lru_cache
 
 import Stemmer
 
+from assistant import lexicon
+
 _WORD = re.compile(r"[a-z0-9]+")
 
-STOPWORDS = frozenset(
-    ["de", "het", "een", "en", "of", "van", "in", "op", "te", "voor", "met", "aan", "als", "dat", "die", "dit", "deze", "er", "is", "zijn", "wordt", "worden", "bij", "door", "om", "tot", "naar", "ook", "niet", "wel", "nog", "maar", "dan", "zij", "ze", "hij", "zij", "je", "jij", "ik", "mijn", "me", "mij", "we", "wij", "ons", "onze", "u", "uw", "hun", "hen", "wat", "wie", "welke", "hoe", "waar", "wanneer", "waarom", "kan", "kunnen", "moet", "moeten", "mag", "mogen", "zal", "zullen", "heeft", "hebben", "had", "was", "waren", "hier", "daar", "al", "uit", "over", "onder", "zo", "geen", "iets", "the", "a", "an", "and", "or", "of", "to", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their", "do", "does", "did", "have", "has", "had", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "what", "who", "whom", "which", "how", "when", "where", "why", "if", "then", "than", "so", "not", "no", "yes", "there", "here", "about", "into", "out", "up", "down", "any", "some",
-     # request phrasing, which says nothing of the topic ("kun je me … geven", "please tell me")
-     "kun", "kunt", "wil", "wilt", "willen", "zou", "zouden", "geef", "geven", "gewoon", "eigenlijk", "even", "please", "tell", "give", "just", "actually", "really"]
-)
+STOPWORDS = lexicon.words("stopwords")
 
 
 @lru_cache(maxsize=1)

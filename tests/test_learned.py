@@ -167,3 +167,11 @@ def test_the_linear_models_are_probabilities() -> None:
     p = model.cls.proba(x)
     assert p.shape == (3, len(CORPUS.provisions)) and np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
     assert set(model.thresholds) >= {"cite_min", "cite_ratio", "answer_min", "safety_min", "topic_min"}
+
+
+def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
+    """No override pattern of assistant/lexicon.yaml matches a question the code answers
+    (`stagecode corpus check` reports the same)."""
+    from assistant.lexicon import lint
+
+    assert lint([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
