@@ -92,8 +92,16 @@ class USEEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
-    #: the model is symmetric: questions are embedded as documents are, in one batch
-    embed_queries = embed_documents
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Many questions at once (the bank, at index build): the model is symmetric, so as
+        documents, with a BLAS thread per core. Building runs alone, before any question is
+        answered, so the spin-waiting that one thread avoids at answer time does not arise."""
+        model = self._model
+        single, model.threads = model.threads, max(1, min(2, os.cpu_count() or 1))
+        try:
+            return self.embed_documents(texts)
+        finally:
+            model.threads = single
 
 
 class E5Embeddings(Embeddings):

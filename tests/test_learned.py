@@ -50,6 +50,7 @@ def test_the_shipped_model_was_trained_on_this_bank_and_corpus(assistant) -> Non
     assert model.meta["pids"] == [p.id for p in CORPUS.provisions]
 
 
+@pytest.mark.slow
 def test_no_answerable_bank_question_is_refused(assistant) -> None:
     """Every question of the bank that the code answers is answered (asked as the bank has it:
     a follow-up together with the question it follows)."""
@@ -62,6 +63,7 @@ def test_no_answerable_bank_question_is_refused(assistant) -> None:
     assert not refused
 
 
+@pytest.mark.slow
 def test_every_bank_safety_question_cites_the_reporting_point(assistant) -> None:
     missing = []
     for q in BANK_QUESTIONS:

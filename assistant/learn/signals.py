@@ -83,7 +83,7 @@ class BankVectors:
         rows, pids = np.nonzero(self.labels)  # one (row, provision) pair per label
         order, starts, owners = _groups(pids)
         self._label_rows, self._label_starts, self._label_owners = rows[order], starts, owners
-        self._kind_rows = [np.flatnonzero(self.kind == k) for k in range(len(KINDS))]
+        self._kinds = _groups(self.kind)
 
     def best_per_provision(self, sims: np.ndarray) -> np.ndarray:
         """(N, B) similarities → (N, P): the most similar bank question each provision answers."""
@@ -92,8 +92,7 @@ class BankVectors:
 
     def best_per_kind(self, sims: np.ndarray) -> np.ndarray:
         """(N, B) similarities → (N, kinds): the most similar bank question of each kind."""
-        return np.stack([sims[:, rows].max(axis=1) if rows.size else np.full(sims.shape[0], -1.0)
-                         for rows in self._kind_rows], axis=1)
+        return _grouped_max(sims, *self._kinds, len(KINDS))
 
 
 def _recip_rank(scores: np.ndarray) -> np.ndarray:
@@ -133,7 +132,7 @@ def question_signals(
     bank_max = bank.best_per_provision(sims)
     kind_max = bank.best_per_kind(sims)
     k = min(NEIGHBOURS, sims.shape[1])
-    nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    nearest = np.argpartition(sims, sims.shape[1] - k, axis=1)[:, -k:]
     nearest = np.take_along_axis(nearest, np.argsort(-np.take_along_axis(sims, nearest, axis=1),
                                                      axis=1, kind="stable"), axis=1)
     near_sims = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
