@@ -8,18 +8,12 @@ rendering). The fixed texts are data (texts/answers.yaml).
 
 from __future__ import annotations
 
-from importlib.resources import files
-
-import yaml
-
 from assistant.abstain import Verdict
 from assistant.checklist import checklist
 from assistant.corpus import Corpus
 from assistant.domain import Answer, Citation
+from assistant.render import TEXTS, compose_text
 from assistant.retrieve import Hit
-
-TEXTS: dict[str, dict] = yaml.safe_load(
-    (files("assistant") / "texts" / "answers.yaml").read_text(encoding="utf-8"))
 
 MAX_CITATIONS = 3
 #: the code's two pay rules: a question about one is a question about pay, answered with both
@@ -94,19 +88,6 @@ def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None,
     return notes
 
 
-def sources_block(corpus: Corpus, cites: list[Citation], lang: str) -> str:
-    t = TEXTS[lang]
-    lines = [f"{t['sources']}:"]
-    for i, c in enumerate(cites, 1):
-        lines.append(f"[{i}] {c.id} — {c.label}")
-        if c.lead_in:  # a lettered item reads as the end of its parent's sentence
-            lines.append(f"    “{c.lead_in} …”")
-        lines.append(f"    “{c.text}”")
-        if lang == "en" and c.text_en:
-            lines.append(f"    {t['unofficial']}: “{c.text_en}”")
-    return "\n".join(lines)
-
-
 def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
                track: str | None) -> Answer:
     """What the code does not answer: why, where to look instead, and what the code does say
@@ -130,10 +111,8 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
                 head.append(t["not_set"]["amount"])
         related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
-    body = " ".join(dict.fromkeys(head))
-    if cites:
-        body += "\n\n" + t["related"] + "\n\n" + sources_block(corpus, cites, lang)
-    return Answer(question, lang, body, True, cites, role, list(verdict.reasons), track=track)
+    return compose_text(Answer(question, lang, "", True, cites, role, list(verdict.reasons), track=track,
+                               lead=" ".join(dict.fromkeys(head)), notes=[t["related"]] if cites else []))
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
@@ -158,9 +137,8 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
             cites.append(citation(corpus, pid, lang))
             lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
     scope = _scope(corpus, [c.id for c in cites], [], track, lang) if track else []
-    body = "\n".join(lines) + ("\n\n" + " ".join(scope) if scope else "")
-    return Answer(question, lang, body + "\n\n" + sources_block(corpus, cites, lang), False, cites, role,
-                  ["list"], track=track)
+    return compose_text(Answer(question, lang, "", False, cites, role, ["list"], track=track,
+                               lead="\n".join(lines), notes=[" ".join(scope)] if scope else []))
 
 
 def compose(
@@ -199,12 +177,9 @@ def compose(
     other = [pid for pid in other if pid not in pids]
     cites += [citation(corpus, pid, lang, by_pid[pid].score) for pid in other]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
-    parts = [" ".join(sentences)]
     scope = _scope(corpus, pids, other, track, lang)
-    if scope:
-        parts.append(" ".join(scope))
     notes += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
-    if notes:
-        parts.append(" ".join(dict.fromkeys(notes)))
-    body = "\n\n".join(parts) + "\n\n" + sources_block(corpus, cites, lang)
-    return Answer(question, lang, body, False, cites, role, list(verdict.reasons), track=track)
+    paragraphs = [" ".join(scope)] if scope else []
+    paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
+    return compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
+                               lead=" ".join(sentences), notes=paragraphs))

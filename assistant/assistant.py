@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant import lexicon
 from assistant.abstain import Verdict, decide, is_injection, strip_injection
-from assistant.answer import citation, compose, sources_block
+from assistant.answer import citation, compose
 from assistant.conversation import Conversation, Turn, resolve
 from assistant.corpus import Corpus, load_corpus
 from assistant.domain import LANGUAGES, ROLES, Answer
@@ -22,6 +22,7 @@ from assistant.errors import InputError
 from assistant.index import INDEX_DIR, open_index
 from assistant.language import detect
 from assistant.learn.store import learned_model
+from assistant.render import compose_text, prefixed
 from assistant.retrieve import Hit, Retriever
 from assistant.tokens import words
 
@@ -176,7 +177,7 @@ class Assistant:
         # a bare id or a word or two says too little about its language: the chat's wins
         detected = last.language if last is not None and len(q.split()) <= 2 else detect(q)
         if lang is None and detected not in LANGUAGES:
-            return Answer(q, "en", OTHER_LANGUAGE, True, [], role, [f"language:{detected}"])
+            return compose_text(Answer(q, "en", "", True, [], role, [f"language:{detected}"], lead=OTHER_LANGUAGE))
         language = lang or detected
         asked = q
         genuine = strip_injection(q) if is_injection(q) else None
@@ -210,7 +211,7 @@ class Assistant:
         # --
         if genuine:
             answer.question = asked
-            answer.answer = IGNORED_OVERRIDE[language] + "\n\n" + answer.answer
+            prefixed(answer, IGNORED_OVERRIDE[language])
             answer.reasons.append("injection_ignored")
         # a turn the code did not answer (an injection, an unrelated request) is no context
         if conversation is not None and not (answer.abstained and set(answer.reasons) & {
@@ -234,7 +235,7 @@ class Assistant:
                 "supervision, 4 Preventing internship discrimination, a closing provision and "
                 "footnotes 1–5."
             )
-            return Answer(q, lang, msg, True, [], role, ["no_such_provision"], track=track)
+            return compose_text(Answer(q, lang, "", True, [], role, ["no_such_provision"], track=track, lead=msg))
         if len(named) == 1:
             hit = Hit(named[0], 1.0, 1.0, 0.0)
             return compose(q, lang, role, [hit], Verdict(False), self.corpus, None, named=True)
@@ -242,5 +243,4 @@ class Assistant:
         head = ("Dit onderdeel bevat:" if lang == "nl" else "This part contains:") + "\n" + "\n".join(
             f"- {c.id}: {self.corpus.title(c.id, lang) or c.label}" for c in cites
         )
-        return Answer(q, lang, head + "\n\n" + sources_block(self.corpus, cites, lang), False, cites,
-                      role, ["named_section"], track=track)
+        return compose_text(Answer(q, lang, "", False, cites, role, ["named_section"], track=track, lead=head))

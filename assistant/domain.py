@@ -86,6 +86,10 @@ class Answer:
     #: the best similarity of any entry to the question, when it was searched (diagnostics;
     #: not part of the public JSON)
     top_similarity: float | None = None
+    #: the parts `answer` is rendered from (assistant/render.py): the first paragraph, and
+    #: the paragraphs after it (scope, what the code leaves open, where to go)
+    lead: str = ""
+    notes: list[str] = field(default_factory=list)
 
     def to_public_json(self, qid: object = None) -> dict[str, object]:
         """The stable public JSON shape of `stagecode ask --json` (see README)."""

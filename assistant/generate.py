@@ -28,9 +28,9 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant import guard
-from assistant.answer import TEXTS, sources_block
 from assistant.domain import Answer
 from assistant.llm import DEFAULT_TIMEOUT, build_chat_model, parse_spec, timeout_from_env
+from assistant.render import TEXTS, compose_text, prefixed
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -287,25 +287,12 @@ class Generator:
                 return fallback(answer, "no_answer", "the model said the provisions do not answer")
             return fallback(answer, "guard", "; ".join(str(v) for v in violations[:3])
                             + (f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""))
-        body = "\n\n".join([text, *notes(answer)])
-        body += "\n\n" + sources_block(corpus, answer.citations, answer.language)
-        return replace(answer, answer=body, produced_by=f"llm:{self.name}")
-
-
-def notes(answer: Answer) -> list[str]:
-    """The deterministic answer's paragraphs after its first, before the sources: scope notes
-    ('This applies to dual programmes.') and what the code does not set."""
-    marker = "\n\n" + TEXTS[answer.language]["sources"] + ":"
-    head = answer.answer.split(marker, 1)[0]
-    return [p for p in head.split("\n\n")[1:] if p.strip()]
+        # the model's text replaces the lead; the notes and the sources stay the deterministic ones
+        return compose_text(replace(answer, lead=text, notes=list(answer.notes), produced_by=f"llm:{self.name}"))
 
 
 def fallback(answer: Answer, kind: str, detail: str) -> Answer:
     """The deterministic answer, opening with one line that says why it is the standard answer."""
     line = FALLBACK_LINES[_LINE_FOR[kind]][answer.language if answer.language in TEXTS else "en"]
-    return replace(
-        answer,
-        answer=line + "\n\n" + answer.answer,
-        produced_by=f"deterministic (fallback: {kind}: {detail})",
-        reasons=[*answer.reasons, f"llm_fallback:{kind}"],
-    )
+    return prefixed(replace(answer, notes=list(answer.notes), produced_by=f"deterministic (fallback: {kind}: {detail})",
+                            reasons=[*answer.reasons, f"llm_fallback:{kind}"]), line)

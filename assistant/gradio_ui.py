@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from assistant.answer import TEXTS
+from assistant import render
 from assistant.assistant import MAX_QUESTION, Assistant, InputError
 from assistant.checklist import CHECKLIST_TRACKS, checklist
 from assistant.conversation import Conversation
@@ -220,19 +220,13 @@ def highlight(text: str, question: str) -> str:
 # -- the chat --------------------------------------------------------------------------------
 
 
-def _split_sources(answer: Answer) -> str:
-    """The answer text without its sources block (the sources panel shows those in full)."""
-    marker = "\n\n" + TEXTS[answer.language]["sources"] + ":"
-    return answer.answer.split(marker, 1)[0] if marker in answer.answer else answer.answer
-
-
 def chat_markdown(answer: Answer) -> str:
     """The chat message for an answer: badge if it abstains, text, and its citations by id."""
     ui = UI[answer.language if answer.language in UI else "en"]
     parts = []
     if answer.abstained:
         parts.append(f"**{md_escape(ui['abstained'])}**")
-    parts.append(md_escape(_split_sources(answer)))
+    parts.append(md_escape(render.body(answer)))  # the sources panel shows the sources in full
     if answer.citations:
         parts.append("\n".join(
             f"\\[{i}\\] **{md_escape(c.id)}** — {md_escape(c.label)}"
