@@ -58,6 +58,8 @@ def term_table(bm25: BM25Retriever) -> tuple[dict[str, np.ndarray], list[str]]:
     return out, [d.metadata["pid"] for d in bm25.docs]
 
 
+#: how many ranked provisions a search returns: more than any answer cites or sets aside
+MAX_HITS = 20
 #: a bank question this similar is the same question (a copy up to case, spacing or a typo):
 #: its label is known, so it decides over the models' generalisation
 SAME_QUESTION = 0.97
@@ -161,6 +163,8 @@ class Retriever:
             if within is None or pid in within:
                 p = float(prob[0, i])
                 hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), p))
+                if len(hits) == MAX_HITS:  # nothing reads further down the ranking
+                    break
         topic_prob = self.model.topic.proba(q)[0]
         best = int(topic_prob.argmax())
         topic = self.model.meta["topics"][best] if topic_prob[best] >= self.model.thresholds["topic_min"] else None

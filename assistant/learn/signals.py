@@ -80,6 +80,7 @@ class BankVectors:
     safety: np.ndarray  # (B,) labelled as a safety question
 
     def __post_init__(self) -> None:
+        self.columns = np.ascontiguousarray(self.matrix.T)  # (D, B): one contiguous product a question
         rows, pids = np.nonzero(self.labels)  # one (row, provision) pair per label
         order, starts, owners = _groups(pids)
         self._label_rows, self._label_starts, self._label_owners = rows[order], starts, owners
@@ -126,7 +127,7 @@ def question_signals(
     """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i."""
     n_prov = bank.labels.shape[1]
     fields = entries.per_provision(qvecs @ entries.matrix.T, n_prov)
-    sims = qvecs @ bank.matrix.T  # (N, B)
+    sims = qvecs @ bank.columns  # (N, B)
     if exclude_pass is not None:
         sims = np.where(bank.pass_index[None, :] == exclude_pass[:, None], -2.0, sims)
     bank_max = bank.best_per_provision(sims)
