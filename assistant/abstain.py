@@ -13,15 +13,15 @@ from assistant.tokens import fold, words
 
 _INJECTION = lexicon.alternation("injection_patterns")
 
+
 @dataclass
 class Verdict:
-    """Whether to abstain, and why; `partial` answers part and says what is not set."""
+    """Whether to abstain, and why; `silent`: the topic the code leaves open that the question
+    is (also) about, whose pointer the answer shows."""
 
     abstain: bool
     reasons: list[str] = field(default_factory=list)
     silent: list[SilentTopic] = field(default_factory=list)
-    not_set: list[str] = field(default_factory=list)
-    partial: bool = False
 
 
 def is_injection(question: str) -> bool:
@@ -69,6 +69,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(True, [kind])
     if d["list"] > d["answer"]:
         return Verdict(False, ["list"])
+    # answered, but as likely to be about the open topic as a refusal would need: say where
+    # that part is settled instead
     if topic and d["out_of_scope"] >= thresholds["answer_min"]:
-        return Verdict(False, [f"silent:{topic.id}"], silent, partial=True)
+        return Verdict(False, [f"silent:{topic.id}"], silent)
     return Verdict(False)

@@ -1,9 +1,10 @@
 """The local index: a persistent Chroma collection (several entries per provision) + BM25.
 
-Each provision is embedded several ways — its Dutch text, English rendering, summaries,
-title and the questions it answers — all carrying the provision id (LangChain's
-multi-vector pattern). A manifest records what the index was built from; a missing, stale
-or unreadable index is rebuilt, under a file lock so two processes never build at once.
+Each provision is embedded several ways — its Dutch text, English rendering, summaries and
+title — all carrying the provision id (LangChain's multi-vector pattern); the question bank's
+questions are embedded into a checksummed NumPy file beside the store. A manifest records
+what the index was built from; a missing, stale or unreadable index is rebuilt, under a file
+lock so two processes never build at once.
 """
 
 from __future__ import annotations
@@ -285,17 +286,19 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _open(path: Path, embeddings: Embeddings, manifest: dict) -> Chroma | None:
-    """Open the store if it is whole: readable and holding as many entries as were written."""
-    if not _sqlite_ok(path) or _bank_vectors(path, manifest) is None:
+def _open(path: Path, embeddings: Embeddings, manifest: dict) -> tuple[Chroma, np.ndarray] | None:
+    """Open the store and the bank vectors if both are whole: the store readable and holding
+    as many entries as were written, the vectors with the recorded checksum and shape."""
+    bank = _bank_vectors(path, manifest) if _sqlite_ok(path) else None
+    if bank is None:
         _forget(path)
         return None
     try:
         store = _store(path, embeddings)
         if store._collection.count() != manifest.get("entries"):
-            _forget(path)  # issue 7: the next attempt must read the files afresh
+            _forget(path)  # the next attempt must read the files afresh
             return None
-        return store
+        return store, bank
     except Exception:  # a truncated or corrupted sqlite file raises many kinds of errors
         _forget(path)
         return None
@@ -311,11 +314,11 @@ def open_index(
     """Open the index, (re)building it when it is missing, stale, or unreadable."""
     expected = expected_manifest(corpus, embeddings)
     path = root / "chroma"
-    store = None
+    opened = None
     manifest = _read_manifest(path)
     if not rebuild and _matches(manifest, expected):
-        store = _open(path, embeddings, manifest or {})
-    if store is None:
+        opened = _open(path, embeddings, manifest or {})
+    if opened is None:
         try:
             with _lock(root):
                 manifest = _read_manifest(path)  # another process may have built it meanwhile
@@ -329,12 +332,10 @@ def open_index(
                 f"cannot write the index under {root}: {exc.strerror}. Set STAGECODE_INDEX_DIR "
                 "to a writable folder."
             ) from exc
-        store = _open(path, embeddings, manifest or {})
-        if store is None:
+        opened = _open(path, embeddings, manifest or {})
+        if opened is None:
             raise IndexBuildError(f"the index under {path} could not be opened after a rebuild")
+    store, bank = opened
     bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
-    bank = _bank_vectors(path, manifest or {})
-    if bank is None:
-        raise IndexBuildError(f"the bank vectors under {path} could not be read after a rebuild")
     return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path,
                  vectors=Vectors.from_store(store), bank=bank)

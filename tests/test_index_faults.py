@@ -144,9 +144,26 @@ def chroma_is_a_file(root: Path) -> None:
     (root / "chroma").write_text("not a directory")
 
 
+def delete_bank_vectors(root: Path) -> None:
+    (root / "chroma" / ix.BANK_VECTORS).unlink()
+
+
+def truncate_bank_vectors(root: Path) -> None:
+    path = root / "chroma" / ix.BANK_VECTORS
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def flip_bank_vector_bytes(root: Path) -> None:
+    """Same size and a valid header, other numbers: only the checksum can tell."""
+    path = root / "chroma" / ix.BANK_VECTORS
+    data = bytearray(path.read_bytes())
+    data[-4096:] = os.urandom(4096)
+    path.write_bytes(data)
+
+
 REBUILT = [delete_store, delete_manifest, garbage_manifest, truncate_sqlite, empty_sqlite,
            corrupt_sqlite_header, corrupt_sqlite_pages, drop_entries, older_chromadb, older_format,
-           chroma_is_a_file]
+           chroma_is_a_file, delete_bank_vectors, truncate_bank_vectors, flip_bank_vector_bytes]
 
 
 @pytest.mark.parametrize("fault", REBUILT, ids=[f.__name__ for f in REBUILT])
