@@ -58,6 +58,29 @@ def term_table(bm25: BM25Retriever) -> tuple[dict[str, np.ndarray], list[str]]:
     return out, [d.metadata["pid"] for d in bm25.docs]
 
 
+@dataclass(frozen=True)
+class TermScores:
+    """BM25 as a lookup: each term's contribution to every provision (corpus order)."""
+
+    table: dict[str, np.ndarray]
+    columns: np.ndarray  # corpus position of each BM25 document
+    n_provisions: int
+
+    @classmethod
+    def build(cls, bm25: BM25Retriever, corpus: Corpus) -> TermScores:
+        table, order = term_table(bm25)
+        position = {p.id: i for i, p in enumerate(corpus.provisions)}
+        return cls(table, np.array([position[pid] for pid in order]), len(corpus.provisions))
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every provision (corpus order) for a question's tokens."""
+        out = np.zeros(self.n_provisions, dtype=np.float32)
+        for t in tokens:
+            if (row := self.table.get(t)) is not None:
+                out[self.columns] += row
+        return out
+
+
 #: how many ranked provisions a search returns: more than any answer cites or sets aside
 MAX_HITS = 20
 #: a bank question this similar is the same question (a copy up to case, spacing or a typo):
@@ -100,19 +123,12 @@ class Retriever:
     model: LearnedModel
 
     @cached_property
-    def _bm25(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        table, order = term_table(self.index.bm25)
-        position = {p.id: i for i, p in enumerate(self.corpus.provisions)}
-        return table, np.array([position[pid] for pid in order])
+    def _bm25(self) -> TermScores:
+        return TermScores.build(self.index.bm25, self.corpus)
 
     def lexical_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every provision (corpus order) for the question's tokens."""
-        table, cols = self._bm25
-        out = np.zeros(len(self.corpus.provisions), dtype=np.float32)
-        for t in tokens:
-            if (row := table.get(t)) is not None:
-                out[cols] += row
-        return out
+        return self._bm25.scores(tokens)
 
     @cached_property
     def _entries(self) -> Entries:

@@ -177,3 +177,19 @@ def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
     from assistant.lexicon import lint
 
     assert lint([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
+
+
+@pytest.mark.slow
+def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
+    """`stagecode train` from this checkout gives the shipped model's arrays and thresholds."""
+    from assistant.learn.train import main as train
+
+    out = tmp_path / "model.npz"
+    assert train(out=out) == 0
+    shipped = LearnedModel.load(shipped_path("use-multilingual"))
+    again = LearnedModel.load(out)
+    assert again.thresholds == pytest.approx(shipped.thresholds)
+    for part in ("cls", "ranker", "decide", "safety", "topic"):
+        for name in ("W", "b"):
+            a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
+            assert np.allclose(a, b, atol=1e-4), (part, name, float(np.abs(a - b).max()))

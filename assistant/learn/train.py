@@ -28,7 +28,7 @@ from assistant.learn.signals import (
     question_signals,
     rank_features,
 )
-from assistant.retrieve import question_track, term_table
+from assistant.retrieve import TermScores, question_track
 from assistant.tokens import analyze, words
 
 SEED = 0
@@ -140,15 +140,9 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object) -> Dat
     from assistant.index import lexical_documents
 
     vecs = embed_queries(embeddings, [q.query for q in bank])
-    bm = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
-    table, order = term_table(bm)
-    position = {p.id: i for i, p in enumerate(corpus.provisions)}
-    cols = np.array([position[pid] for pid in order])
-    bm25 = np.zeros((len(bank), len(corpus.provisions)), dtype=np.float32)
-    for r, q in enumerate(bank):
-        for t in analyze(q.query):
-            if (row := table.get(t)) is not None:
-                bm25[r, cols] += row
+    terms = TermScores.build(BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze),
+                             corpus)
+    bm25 = np.stack([terms.scores(analyze(q.query)) for q in bank])
     ctx = [fit_context(corpus, q.role, q.track or question_track(q.query)) for q in bank]
     context = tuple(np.stack([c[i] for c in ctx]) for i in range(3))
     return Data(corpus, bank, vecs, entry_vectors(corpus, embeddings), bank_vectors(corpus, bank, vecs),
