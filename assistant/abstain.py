@@ -74,3 +74,10 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     if topic and d["out_of_scope"] >= thresholds["answer_min"]:
         return Verdict(False, [f"silent:{topic.id}"], silent)
     return Verdict(False)
+
+
+def injection_misfires(questions: list[tuple[str, bool]]) -> list[str]:
+    """Override patterns of the lexicon that match a question the code answers (which would be
+    answered as an override attempt), for `stagecode corpus check`. `questions`: (text, answered)."""
+    return [f"lexicon: injection pattern matches an answerable bank question: {text[:80]!r}"
+            for text, answered in questions if answered and is_injection(text)]

@@ -50,12 +50,12 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         print(f"stamped {len(corpus.provisions) - len(left)} entries")
         return 1 if left else 0
     if args.action == "check":
+        from assistant.abstain import injection_misfires
         from assistant.corpus import BANK
         from assistant.learn.bank import load_bank
-        from assistant.lexicon import lint
 
         bank = load_bank(BANK, set(corpus.by_id))
-        problems = corpus.problems() + lint([(q.text, q.answered) for q in bank])
+        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank])
         for line in problems:
             print(line, file=sys.stderr)
         print(f"{len(corpus.provisions)} provisions, {len(bank)} bank questions, {len(problems)} problems")
@@ -186,10 +186,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from assistant.corpus import ROOT
-    from assistant.learn.train import main as train
+    from assistant.learn.store import train_and_ship
 
     report = ROOT / "eval" / "training.md"
-    return train(args.embeddings, report_path=report if report.parent.is_dir() else None)
+    return train_and_ship(args.embeddings, report_path=report if report.parent.is_dir() else None)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

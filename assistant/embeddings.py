@@ -178,3 +178,11 @@ def load_embeddings(spec: str | None = None) -> Embeddings:
     except (ImportError, PackageNotFoundError) as exc:
         raise EmbeddingError(f"embedding model {spec!r} is not installed: {exc}") from exc
     raise EmbeddingError(f"unknown embedding model {spec!r}; known: {', '.join(KNOWN)}")
+
+
+def embed_queries(embeddings: Embeddings, texts: list[str]) -> np.ndarray:
+    """Question vectors (unit rows), batched where the model offers it."""
+    batch = getattr(embeddings, "embed_queries", None)
+    vecs = batch(texts) if batch else [embeddings.embed_query(t) for t in texts]  # type: ignore[attr-defined]
+    arr = np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
+    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)

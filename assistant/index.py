@@ -257,8 +257,8 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
 
 def _embed_bank(embeddings: Embeddings) -> np.ndarray:
     """The bank's questions (a follow-up with the question it follows) as unit vectors."""
+    from assistant.embeddings import embed_queries
     from assistant.learn.bank import load_bank
-    from assistant.learn.train import embed_queries
 
     return embed_queries(embeddings, [q.query for q in load_bank(BANK)])
 

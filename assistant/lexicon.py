@@ -29,11 +29,3 @@ def pattern(name: str, key: str) -> re.Pattern[str]:
     """One regular expression of a mapping (`track_words`: `duaal`, `vd`)."""
     return re.compile(_data()[name][key])
 
-
-def lint(questions: list[tuple[str, bool]]) -> list[str]:
-    """Cues that misfire on the question bank: an override pattern that matches a question the
-    code answers (it would be answered as an override attempt). `questions`: (text, answered)."""
-    from assistant.abstain import is_injection
-
-    return [f"lexicon: injection pattern matches an answerable bank question: {text[:80]!r}"
-            for text, answered in questions if answered and is_injection(text)]

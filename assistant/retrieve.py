@@ -22,7 +22,16 @@ from assistant.corpus import Corpus
 from assistant.index import Index
 from assistant.learn.bank import KINDS, load_bank
 from assistant.learn.model import LearnedModel
-from assistant.learn.signals import BankVectors, Entries, decide_meta, question_signals, rank_features
+from assistant.learn.signals import (
+    BankVectors,
+    Entries,
+    bank_vectors,
+    decide_meta,
+    entries_from,
+    fit_context,
+    question_signals,
+    rank_features,
+)
 from assistant.tokens import analyze, fold, words
 
 _DUAAL = lexicon.pattern("track_words", "duaal")
@@ -132,15 +141,12 @@ class Retriever:
 
     @cached_property
     def _entries(self) -> Entries:
-        from assistant.learn.train import entries_from
-
         v = self.index.vectors
         return entries_from(self.corpus, v.matrix, v.pids, v.fields)
 
     @cached_property
     def _bank(self) -> BankVectors:
         from assistant.corpus import BANK
-        from assistant.learn.train import bank_vectors
 
         return bank_vectors(self.corpus, load_bank(BANK), self.index.bank)
 
@@ -152,8 +158,6 @@ class Retriever:
         """Role and track fit of every provision, as rows for the ranker (computed once for each
         of the few role and track pairs; a race only computes the same value twice)."""
         if (role, track) not in self._fits:
-            from assistant.learn.train import fit_context
-
             self._fits[(role, track)] = tuple(a[None, :] for a in fit_context(self.corpus, role, track))
         return self._fits[(role, track)]
 

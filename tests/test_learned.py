@@ -174,18 +174,18 @@ def test_the_linear_models_are_probabilities() -> None:
 def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
     """No override pattern of assistant/lexicon.yaml matches a question the code answers
     (`stagecode corpus check` reports the same)."""
-    from assistant.lexicon import lint
+    from assistant.abstain import injection_misfires
 
-    assert lint([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
+    assert injection_misfires([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
 
 
 @pytest.mark.slow
 def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     """`stagecode train` from this checkout gives the shipped model's arrays and thresholds."""
-    from assistant.learn.train import main as train
+    from assistant.learn.store import train_and_ship
 
     out = tmp_path / "model.npz"
-    assert train(out=out) == 0
+    assert train_and_ship(out=out) == 0
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
     again = LearnedModel.load(out)
     assert again.thresholds == pytest.approx(shipped.thresholds)

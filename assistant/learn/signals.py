@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.learn.bank import KINDS
+from assistant.corpus import Corpus
+from assistant.domain import ROLE_AUDIENCE
+from assistant.learn.bank import KINDS, BankQuestion
 
 #: entry fields of the index, grouped into the similarity features a provision gets
 FIELD_GROUPS = {"text": ("text", "en"), "summary": ("summary",), "title": ("title",)}
@@ -176,3 +178,39 @@ def decide_meta(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray) -> n
         np.log1p(s.bm25.max(axis=1)), np.log1p(s.n_words),
     ]
     return np.stack([np.asarray(f, dtype=np.float32) for f in feats], axis=1)
+
+
+def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    group_of = {f: g for g, fs in enumerate(FIELD_GROUPS.values()) for f in fs}
+    keep = [i for i, f in enumerate(fields) if f in group_of]
+    m = vecs[keep]
+    m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+    return Entries(m.astype(np.float32), np.array([position[pids[i]] for i in keep]),
+                   np.array([group_of[fields[i]] for i in keep]))
+
+
+def bank_vectors(corpus: Corpus, bank: list[BankQuestion], vecs: np.ndarray) -> BankVectors:
+    position = {p.id: i for i, p in enumerate(corpus.provisions)}
+    passes = sorted({q.pass_ for q in bank})
+    labels = np.zeros((len(bank), len(corpus.provisions)), dtype=bool)
+    for r, q in enumerate(bank):
+        for pid in q.ids:
+            if q.answered:
+                labels[r, position[pid]] = True
+    return BankVectors(vecs.astype(np.float32), labels, np.array([KINDS.index(q.kind) for q in bank]),
+                       np.array([passes.index(q.pass_) for q in bank]), [q.topic for q in bank],
+                       np.array([bool(q.safety) for q in bank]))
+
+
+def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per provision: does it concern the asker's audience, fit the question's track, or not."""
+    audience = ROLE_AUDIENCE.get(role or "")
+    aud, match, other = [], [], []
+    for p in corpus.provisions:
+        c = corpus.curation.get(p.id)
+        aud.append(float(bool(audience and c is not None and audience in c.audiences)))
+        mentions_other = track == "duaal" and "dua" in p.text.lower()
+        match.append(float(bool(track and p.track == track)))
+        other.append(float(bool(track and p.track not in ("all", track) and not mentions_other)))
+    return np.array(aud), np.array(match), np.array(other)

@@ -45,3 +45,25 @@ def learned_model(corpus: Corpus, embeddings: object, index_root: Path, bank: st
     model, _ = run(corpus, BANK, embeddings, expected, log=log)
     model.save(cached)
     return model
+
+
+def train_and_ship(spec: str | None = None, out: Path | None = None, report_path: Path | None = None) -> int:
+    """`stagecode train`: fit the models for an embedding model and write them into the package
+    (or to `out`), with the out-of-pass report."""
+    from assistant.corpus import load_corpus
+    from assistant.embeddings import load_embeddings
+    from assistant.learn.bank import bank_hash
+    from assistant.learn.train import report, run
+
+    corpus = load_corpus()
+    embeddings = load_embeddings(spec)
+    expected = expected_meta(corpus, embeddings, bank_hash(BANK))
+    model, figures = run(corpus, BANK, embeddings, expected)
+    path = out or shipped_path(expected["embeddings"])
+    model.save(path)
+    text = report(figures, model.thresholds, expected)
+    if report_path is not None:
+        report_path.write_text(text, encoding="utf-8")
+    print(text)
+    print(f"model written to {path}")
+    return 0

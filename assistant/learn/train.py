@@ -17,14 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from assistant.corpus import Corpus
-from assistant.domain import ROLE_AUDIENCE
+from assistant.embeddings import embed_queries
 from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
     FIELD_GROUPS,
     BankVectors,
     Entries,
+    bank_vectors,
     decide_meta,
+    entries_from,
+    fit_context,
     question_signals,
     rank_features,
 )
@@ -35,14 +38,6 @@ SEED = 0
 MAX_CITED = 3
 
 
-def embed_queries(embeddings: object, texts: list[str]) -> np.ndarray:
-    """Question vectors (unit rows), batched where the model offers it."""
-    batch = getattr(embeddings, "embed_queries", None)
-    vecs = batch(texts) if batch else [embeddings.embed_query(t) for t in texts]  # type: ignore[attr-defined]
-    arr = np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
-    return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
-
-
 def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
     """The provisions' index entries embedded as documents, the way the index stores them."""
     from assistant.index import entries
@@ -50,42 +45,6 @@ def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
     docs = [d for d in entries(corpus) if d.metadata["field"] in {f for g in FIELD_GROUPS.values() for f in g}]
     vecs = np.asarray(embeddings.embed_documents([d.page_content for d in docs]), dtype=np.float32)  # type: ignore[attr-defined]
     return entries_from(corpus, vecs, [d.metadata["pid"] for d in docs], [d.metadata["field"] for d in docs])
-
-
-def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:
-    position = {p.id: i for i, p in enumerate(corpus.provisions)}
-    group_of = {f: g for g, fs in enumerate(FIELD_GROUPS.values()) for f in fs}
-    keep = [i for i, f in enumerate(fields) if f in group_of]
-    m = vecs[keep]
-    m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
-    return Entries(m.astype(np.float32), np.array([position[pids[i]] for i in keep]),
-                   np.array([group_of[fields[i]] for i in keep]))
-
-
-def bank_vectors(corpus: Corpus, bank: list[BankQuestion], vecs: np.ndarray) -> BankVectors:
-    position = {p.id: i for i, p in enumerate(corpus.provisions)}
-    passes = sorted({q.pass_ for q in bank})
-    labels = np.zeros((len(bank), len(corpus.provisions)), dtype=bool)
-    for r, q in enumerate(bank):
-        for pid in q.ids:
-            if q.answered:
-                labels[r, position[pid]] = True
-    return BankVectors(vecs.astype(np.float32), labels, np.array([KINDS.index(q.kind) for q in bank]),
-                       np.array([passes.index(q.pass_) for q in bank]), [q.topic for q in bank],
-                       np.array([bool(q.safety) for q in bank]))
-
-
-def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per provision: does it concern the asker's audience, fit the question's track, or not."""
-    audience = ROLE_AUDIENCE.get(role or "")
-    aud, match, other = [], [], []
-    for p in corpus.provisions:
-        c = corpus.curation.get(p.id)
-        aud.append(float(bool(audience and c is not None and audience in c.audiences)))
-        mentions_other = track == "duaal" and "dua" in p.text.lower()
-        match.append(float(bool(track and p.track == track)))
-        other.append(float(bool(track and p.track not in ("all", track) and not mentions_other)))
-    return np.array(aud), np.array(match), np.array(other)
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,24 +317,3 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in keys[1:]) + f" | {int(m['n'])} |")
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     return "\n".join(lines)
-
-
-def main(spec: str | None = None, out: Path | None = None, report_path: Path | None = None) -> int:
-    """`stagecode train`: fit the models for an embedding model and write them into the package."""
-    from assistant.corpus import BANK, load_corpus
-    from assistant.embeddings import load_embeddings
-    from assistant.learn.bank import bank_hash
-    from assistant.learn.store import expected_meta, shipped_path
-
-    corpus = load_corpus()
-    embeddings = load_embeddings(spec)
-    expected = expected_meta(corpus, embeddings, bank_hash(BANK))
-    model, figures = run(corpus, BANK, embeddings, expected)
-    path = out or shipped_path(expected["embeddings"])
-    model.save(path)
-    text = report(figures, model.thresholds, expected)
-    if report_path is not None:
-        report_path.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"model written to {path}")
-    return 0
