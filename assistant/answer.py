@@ -58,14 +58,14 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None, cite_min: float =
                            or len(chosen) >= MAX_CITATIONS):
                 break
             chosen.append(h)
-    top = max((h.base for h in hits), default=0.0)
-    other = [h.pid for h in hits if not applies(h) and h.base >= max(cite_min, cite_ratio * top)]
+    top = max((h.score for h in hits), default=0.0)
+    other = [h.pid for h in hits if not applies(h) and h.score >= max(cite_min, cite_ratio * top)]
     # a lead-in ("… zorgt in ieder geval:") says nothing without its items
     out: list[Hit] = []
     for h in chosen:
         p = corpus.by_id[h.pid]
         if p.children and p.text.endswith(":"):
-            out.extend(Hit(c, h.score, h.dense, h.lexical) for c in p.children)
+            out.extend(Hit(c, h.score) for c in p.children)
         else:
             out.append(h)
     seen: set[str] = set()

@@ -237,7 +237,7 @@ class Assistant:
             )
             return compose_text(Answer(q, lang, "", True, [], role, ["no_such_provision"], track=track, lead=msg))
         if len(named) == 1:
-            hit = Hit(named[0], 1.0, 1.0, 0.0)
+            hit = Hit(named[0], 1.0)
             return compose(q, lang, role, [hit], Verdict(False), self.corpus, None, named=True)
         cites = [citation(self.corpus, pid, lang) for pid in named]
         head = ("Dit onderdeel bevat:" if lang == "nl" else "This part contains:") + "\n" + "\n".join(

@@ -99,13 +99,10 @@ SAME_QUESTION = 0.97
 
 @dataclass
 class Hit:
-    """A provision found for a query, with the evidence behind its rank."""
+    """A provision found for a query: the ranker's probability that it answers the question."""
 
     pid: str
-    score: float  # the ranker's probability that this provision answers the question
-    dense: float = 0.0  # best cosine similarity among the provision's own texts
-    lexical: float = 0.0  # BM25 score of the provision's document
-    base: float = 0.0  # the score before any track adjustment (the ranker has none)
+    score: float
 
 
 @dataclass
@@ -181,8 +178,7 @@ class Retriever:
         for i in np.argsort(-prob[0], kind="stable"):
             pid = self.corpus.provisions[i].id
             if within is None or pid in within:
-                p = float(prob[0, i])
-                hits.append(Hit(pid, p, float(dense[i]), float(bm25[i]), p))
+                hits.append(Hit(pid, float(prob[0, i])))
                 if len(hits) == MAX_HITS:  # nothing reads further down the ranking
                     break
         topic_prob = self.model.topic.proba(q)[0]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer import MAX_CITATIONS
 from assistant.corpus import Corpus
 from assistant.embeddings import embed_queries
 from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank
@@ -35,7 +36,6 @@ from assistant.retrieve import TermScores, question_track
 from assistant.tokens import analyze, words
 
 SEED = 0
-MAX_CITED = 3
 
 
 def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
@@ -111,7 +111,7 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object) -> Dat
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
     order = np.argsort(-prob, kind="stable")
     top = prob[order[0]]
-    return [int(i) for i in order[:MAX_CITED] if prob[i] >= min_prob and prob[i] >= ratio * top] or [int(order[0])]
+    return [int(i) for i in order[:MAX_CITATIONS] if prob[i] >= min_prob and prob[i] >= ratio * top] or [int(order[0])]
 
 
 def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03, log=print) -> tuple[LearnedModel, dict]:
@@ -188,7 +188,6 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     topic = _widen(topic, classes, len(topics))
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, safety_oof, thresholds)
-    train.last_out_of_pass = {"rank": rank_oof, "decide": decide_oof, "safety": safety_oof}  # type: ignore[attr-defined]
     return LearnedModel(cls, ranker, decide, safety, topic, thresholds, {"topics": topics}), figures
 
 
