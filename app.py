@@ -1,6 +1,6 @@
 """Start the Stagecode hbo assistant's web app on http://127.0.0.1:7860 (`python app.py`)."""
 
 if __name__ == "__main__":
-    from assistant.gradio_ui import serve
+    from assistant.ui.gradio_app import serve
 
     serve()

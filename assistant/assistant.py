@@ -9,25 +9,20 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from langchain_core.embeddings import Embeddings
-
-from assistant import lexicon
-from assistant.abstain import Verdict, decide, is_injection, strip_injection
-from assistant.answer import citation, compose
-from assistant.conversation import Conversation, Turn, resolve
-from assistant.corpus import Corpus, load_corpus
+from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
+from assistant.answering.answer import citation, compose
+from assistant.answering.conversation import Conversation, Turn, resolve
+from assistant.answering.render import compose_text, prefixed
+from assistant.corpus.corpus import Corpus
 from assistant.domain import LANGUAGES, ROLES, Answer
-from assistant.embeddings import load_embeddings
 from assistant.errors import InputError
-from assistant.index import INDEX_DIR, open_index
-from assistant.language import detect
-from assistant.learn.store import learned_model
-from assistant.render import compose_text, prefixed
-from assistant.retrieve import Hit, Retriever
-from assistant.tokens import words
+from assistant.search.retrieve import Hit, Retriever
+from assistant.text import lexicon
+from assistant.text.language import detect
+from assistant.text.tokens import words
 
 if TYPE_CHECKING:
-    from assistant.generate import Generator
+    from assistant.llm.generate import Generator
 
 MAX_QUESTION = 2000
 
@@ -93,27 +88,8 @@ class Assistant:
 
     corpus: Corpus
     retriever: Retriever
-    #: optional generative answers (issue 6): None keeps the deterministic answer only
+    #: optional generative answers: None keeps the deterministic answer only
     generator: Generator | None = None
-
-    @classmethod
-    def load(
-        cls,
-        embeddings: str | Embeddings | None = None,
-        index_dir: str | None = None,
-        corpus: Corpus | None = None,
-        progress: bool = True,
-        rebuild: bool = False,
-    ) -> Assistant:
-        """Open (building if needed) the index for the corpus and embedding model."""
-        from pathlib import Path
-
-        corpus = corpus or load_corpus()
-        emb = embeddings if isinstance(embeddings, Embeddings) else load_embeddings(embeddings)
-        root = Path(index_dir) if index_dir else INDEX_DIR
-        index = open_index(corpus, emb, root, progress, rebuild)
-        model = learned_model(corpus, emb, root, index.manifest.get("bank", ""), progress)
-        return cls(corpus, Retriever(corpus, index, emb, model))
 
     # -- named provisions -------------------------------------------------------------
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TextIO
 
 from assistant.domain import ROLES
+from assistant.settings import Settings
 
 
 def _print_json(obj: object, out: TextIO | None = None) -> None:
-    # Fix (issue 7): `out=sys.stdout` as a default was bound at import, so a redirected
-    # stdout (contextlib.redirect_stdout, an embedding program, pytest's capsys) was bypassed
+    # sys.stdout is looked up at call time so a redirected stdout (capsys, an embedding program) is used
     (out or sys.stdout).write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
@@ -31,9 +31,9 @@ def _provision_json(corpus, pid: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def cmd_corpus(args: argparse.Namespace) -> int:
-    from assistant.corpus import load_corpus
+    from assistant.corpus.corpus import load_corpus
 
-    corpus = load_corpus(args.source) if args.source else load_corpus()
+    corpus = load_corpus(_settings(args).corpus_files, source=args.source)
     if args.action == "list":
         for p in corpus.provisions:
             if args.json:
@@ -42,7 +42,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
                 print(f"{p.id:<20} {corpus.label(p.id, args.lang)}")
         return 0
     if args.action == "stamp":
-        from assistant.corpus import stamp_curated
+        from assistant.corpus.corpus import stamp_curated
 
         left = stamp_curated(corpus)
         for pid in left:
@@ -50,11 +50,10 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         print(f"stamped {len(corpus.provisions) - len(left)} entries")
         return 1 if left else 0
     if args.action == "check":
-        from assistant.abstain import injection_misfires
-        from assistant.corpus import BANK
+        from assistant.answering.abstain import injection_misfires
         from assistant.learn.bank import load_bank
 
-        bank = load_bank(BANK, set(corpus.by_id))
+        bank = load_bank(corpus.files.bank, set(corpus.by_id))
         problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank])
         for line in problems:
             print(line, file=sys.stderr)
@@ -77,24 +76,21 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings with this command's flags on top."""
+    return Settings.from_env(embeddings=getattr(args, "embeddings", None),
+                             index_dir=getattr(args, "index_dir", None), llm=getattr(args, "llm", None))
+
+
 def _assistant(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from assistant.assistant import Assistant
+    from assistant.build import build
 
-    # -- optional generative answers (issue 6): --llm, else STAGECODE_LLM, else none --
-    generator = None
-    if hasattr(args, "llm"):  # built first: a bad spec fails before the index is opened
-        from assistant.generate import Generator
-
-        generator = Generator.from_spec(args.llm)
-    # --
-    assistant = Assistant.load(args.embeddings, args.index_dir, progress=sys.stderr.isatty())
-    assistant.generator = generator
-    return assistant
+    return build(_settings(args), progress=sys.stderr.isatty(), llm=hasattr(args, "llm"))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answering.conversation import Conversation
     from assistant.assistant import InputError
-    from assistant.conversation import Conversation
 
     if args.batch:
         return _batch(args)
@@ -119,8 +115,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     """JSON lines in, one JSON line out per input in input order; bad lines reported, skipped."""
+    from assistant.answering.conversation import Conversation
     from assistant.assistant import InputError
-    from assistant.conversation import Conversation
 
     path = Path(args.batch)
     try:
@@ -129,7 +125,7 @@ def _batch(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {args.batch}: {exc}", file=sys.stderr)
         return 2
-    if lines:  # Fix (issue 7): a file saved with a UTF-8 byte-order mark failed on line 1
+    if lines:  # a file saved with a UTF-8 byte-order mark
         lines[0] = lines[0].removeprefix("\ufeff")
     assistant = _assistant(args)
     chats: dict[object, Conversation] = {}
@@ -141,7 +137,7 @@ def _batch(args: argparse.Namespace) -> int:
         try:
             try:
                 item = json.loads(line)
-            except RecursionError:  # Fix (issue 7): deeply nested JSON crashed with a traceback
+            except RecursionError:  # deeply nested JSON
                 raise InputError("the JSON is nested too deeply") from None
             if not isinstance(item, dict) or "question" not in item:
                 raise InputError('each line must be a JSON object with a "question"')
@@ -159,44 +155,36 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from assistant.assistant import Assistant
+    from assistant.build import build
 
-    a = Assistant.load(args.embeddings, args.index_dir, progress=args.rebuild or sys.stderr.isatty(),
-                       rebuild=args.rebuild)
+    a = build(_settings(args), progress=args.rebuild or sys.stderr.isatty(), rebuild=args.rebuild,
+              llm=False)
     m = a.retriever.index.manifest
     print(f"index at {a.retriever.index.path}: {m.get('entries')} entries, model {m.get('embeddings')}, corpus {m.get('corpus')}")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import importlib.util
+    from assistant.evaluation.runner import main as run_eval
 
-    from assistant.corpus import ROOT
-
-    path = ROOT / "eval" / "runner.py"
-    if not path.exists():
-        print(f"error: {path} not found: `stagecode eval` runs from a source checkout", file=sys.stderr)
-        return 2
-    spec = importlib.util.spec_from_file_location("stagecode_eval_runner", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return int(module.main(args))
+    return int(run_eval(_settings(args), quick=args.quick))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from assistant.corpus import ROOT
+    from assistant.corpus.corpus import load_corpus
     from assistant.learn.store import train_and_ship
+    from assistant.search.embeddings import load_embeddings
 
-    report = ROOT / "eval" / "training.md"
-    return train_and_ship(args.embeddings, report_path=report if report.parent.is_dir() else None)
+    settings = _settings(args)
+    settings.report_dir.mkdir(parents=True, exist_ok=True)
+    return train_and_ship(load_corpus(settings.corpus_files), load_embeddings(settings.embeddings),
+                          report_path=settings.report_dir / "training.md")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.gradio_ui import serve
+    from assistant.ui.gradio_app import serve
 
-    serve(host=args.host, port=args.port, embeddings=args.embeddings, index_dir=args.index_dir,
-          llm=args.llm)
+    serve(_settings(args), host=args.host, port=args.port)
     return 0
 
 
@@ -205,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--embeddings", help="embedding model spec (default: env STAGECODE_EMBEDDINGS or use-multilingual)")
     common.add_argument("--index-dir", help="where the index lives (default: env STAGECODE_INDEX_DIR or ./index)")
-    # optional generative answers (issue 6); given to ask, eval and serve
+    # optional generative answers; given to ask, eval and serve
     llm_help = ("language-model backend: none, ollama:<model>, openai:<model> (server at "
                 "STAGECODE_LLM_BASE_URL) or llamacpp:<path.gguf> (default: env STAGECODE_LLM or none)")
     sub = parser.add_subparsers(dest="command", required=True)

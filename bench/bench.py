@@ -1,11 +1,11 @@
-"""Benchmark (issue 7): prints a Markdown table of speed and memory, with the machine it ran on.
+"""Benchmark: prints a Markdown table of speed and memory, with the machine it ran on.
 
     .venv/bin/python bench/bench.py [--cold 3] [--build 2] [--embeddings SPEC]
 
 Every figure is measured in a fresh child process of its own (`bench.py --child TASK`), so
 imports, model loading and memory are those of a real run:
 
-- index build: `Assistant.load` into an empty directory, the model already loaded;
+- index build: `build()` into an empty directory, the model already loaded;
 - cold start: from starting Python to the first answer printed (index already built);
 - warm latency: every question of eval/questions.jsonl through `Assistant.ask` (follow-ups in
   their conversations), three rounds after a warm-up; p50/p95;
@@ -103,18 +103,26 @@ def machine() -> dict[str, str]:
 # -- children --------------------------------------------------------------------------------------
 
 
+def _settings(index_dir: str, spec: str):  # type: ignore[no-untyped-def]
+    """The environment's settings with this run's index folder and embedding model."""
+    from assistant.settings import Settings
+
+    return Settings.from_env(index_dir=index_dir, embeddings=spec)
+
+
 def child_build(index_dir: str, spec: str) -> dict:
     """Build the index into an empty directory; the model is loaded first and timed apart."""
-    from assistant.assistant import Assistant
-    from assistant.corpus import load_corpus
-    from assistant.embeddings import load_embeddings
+    from assistant.build import build
+    from assistant.corpus.corpus import load_corpus
+    from assistant.search.embeddings import load_embeddings
 
-    corpus = load_corpus()
+    settings = _settings(index_dir, spec)
+    corpus = load_corpus(settings.corpus_files)
     t0 = time.perf_counter()
     emb = load_embeddings(spec)
     emb.embed_query("warm up")  # the model loads lazily
     t1 = time.perf_counter()
-    a = Assistant.load(emb, index_dir, corpus, progress=False)
+    a = build(settings, corpus=corpus, embeddings=emb, llm=False)
     t2 = time.perf_counter()
     return {"model_s": t1 - t0, "build_s": t2 - t1, "entries": a.retriever.index.manifest.get("entries"),
             "rss_mb": _rss_mb()}
@@ -123,10 +131,10 @@ def child_build(index_dir: str, spec: str) -> dict:
 def child_cold(index_dir: str, spec: str, started: str) -> dict:
     """Import, load and answer one question; `started` is when the parent spawned this process."""
     t_main = time.time()
-    from assistant.assistant import Assistant
+    from assistant.build import build
 
     t_import = time.time()
-    a = Assistant.load(spec, index_dir, progress=False)
+    a = build(_settings(index_dir, spec), llm=False)
     t_load = time.time()
     answer = a.ask(FIRST_QUESTION)
     print(answer.answer[:60], file=sys.stderr)
@@ -140,10 +148,10 @@ def child_cold(index_dir: str, spec: str, started: str) -> dict:
 def child_warm(index_dir: str, spec: str, rounds: int = 3) -> dict:
     """Every eval question, timed, `rounds` times; the bare query embedding of each question
     (the floor) is timed right before its answer, so both see the same machine load."""
-    from assistant.assistant import Assistant
-    from assistant.conversation import Conversation
+    from assistant.answering.conversation import Conversation
+    from assistant.build import build
 
-    a = Assistant.load(spec, index_dir, progress=False)
+    a = build(_settings(index_dir, spec), llm=False)
     emb = a.retriever.embeddings
     qs = questions()
     for q in qs[:10]:  # warm-up: model, caches, allocator
@@ -170,43 +178,29 @@ def child_warm(index_dir: str, spec: str, rounds: int = 3) -> dict:
 
 def child_baseline(spec: str) -> dict:
     """The textbook recipe: 1,000/200-character chunks, a temporary Chroma collection, top 4."""
-    from langchain_chroma import Chroma
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from assistant.corpus import SOURCE, load_corpus
-    from assistant.embeddings import load_embeddings
-    from assistant.index import _client
-    from assistant.parse import body_text
-    from assistant.source import read_source
+    from assistant.corpus.corpus import load_corpus
+    from assistant.evaluation.baseline import TextbookBaseline
+    from assistant.search.embeddings import load_embeddings
 
     corpus = load_corpus()
     emb = load_embeddings(spec)
     emb.embed_query("warm up")
-    path = Path(tempfile.mkdtemp(prefix="stagecode-bench-baseline-"))
+    t0 = time.perf_counter()
+    base = TextbookBaseline(corpus, emb)
+    build = time.perf_counter() - t0
     try:
-        t0 = time.perf_counter()
-        chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(
-            body_text(read_source(SOURCE)))
-        store = Chroma(collection_name="chunks", embedding_function=emb, client=_client(path),
-                       collection_metadata={"hnsw:space": "cosine"})
-        store.add_texts(chunks, ids=[str(i) for i in range(len(chunks))])
-        build = time.perf_counter() - t0
         qs = questions()
         for q in qs[:10]:
-            store.similarity_search(q["question"], k=4)
+            base.search(q["question"])
         latencies, cited = [], []
         for q in qs:
             t0 = time.perf_counter()
-            docs = store.similarity_search(q["question"], k=4)
+            cited.append(base.search(q["question"])[0])
             latencies.append((time.perf_counter() - t0) * 1000)
-            ids: list[str] = []
-            for d in docs:  # a chunk "cites" every provision whose text begins in it
-                ids += [p.id for p in corpus.provisions if p.id not in ids and p.text[:60] in d.page_content]
-            cited.append(ids)
-        return {"chunks": len(chunks), "build_s": build, "p50_ms": percentile(latencies, 0.5),
+        return {"chunks": len(base.chunks), "build_s": build, "p50_ms": percentile(latencies, 0.5),
                 "p95_ms": percentile(latencies, 0.95), "hit3": answerable_hit3(qs, cited), "rss_mb": _rss_mb()}
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        base.close()
 
 
 def child_app(index_dir: str, spec: str) -> dict:
@@ -215,11 +209,11 @@ def child_app(index_dir: str, spec: str) -> dict:
 
     import httpx
 
-    from assistant.assistant import Assistant
-    from assistant.gradio_ui import build_app, launch_app
+    from assistant.build import build
+    from assistant.ui.gradio_app import build_app, launch_app
 
     t0 = time.perf_counter()
-    demo = build_app(Assistant.load(spec, index_dir, progress=False))
+    demo = build_app(build(_settings(index_dir, spec), llm=False))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

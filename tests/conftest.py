@@ -20,9 +20,10 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def assistant(index_dir: str):  # type: ignore[no-untyped-def]
-    from assistant.assistant import Assistant
+    from assistant.build import build
+    from assistant.settings import Settings
 
-    return Assistant.load(index_dir=index_dir, progress=False)
+    return build(Settings().with_(index_dir=index_dir), llm=False)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +46,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The Gradio app on a free loopback port, over the session's assistant (one per module)."""
-    from assistant.gradio_ui import build_app, launch_app
+    from assistant.ui.gradio_app import build_app, launch_app
 
     demo = build_app(assistant)
     port = free_port()

@@ -154,14 +154,14 @@ def main(out_path: str) -> int:
     if os.environ.get("STAGECODE_TEST_NETNS") == "1":
         _loopback_up()
     marker = os.environ["STAGECODE_TEST_MARKER"]
-    index_dir = os.environ["STAGECODE_INDEX_DIR"]
     question = f"Do I get my travel costs reimbursed? {marker}"
     checks: dict[str, object] = {}
     try:
-        from assistant.assistant import Assistant
-        from assistant.conversation import Conversation
+        from assistant.answering.conversation import Conversation
+        from assistant.build import build
+        from assistant.settings import Settings
 
-        assistant = Assistant.load(index_dir=index_dir, progress=False)  # builds it
+        assistant = build(Settings.from_env(), llm=False)  # builds it
         conv = Conversation()
         first = assistant.ask(question, "student", None, conv)
         follow = assistant.ask(f"And for dual students? {marker}", "student", None, conv)
@@ -178,7 +178,7 @@ def main(out_path: str) -> int:
 
         from gradio_client import Client
 
-        from assistant.gradio_ui import build_app, launch_app
+        from assistant.ui.gradio_app import build_app, launch_app
 
         demo = build_app(assistant)
         port = _free_port()

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from assistant.answering.conversation import Conversation
 from assistant.assistant import MAX_QUESTION, InputError
-from assistant.conversation import Conversation
 
 
 def ids(answer) -> list[str]:  # type: ignore[no-untyped-def]

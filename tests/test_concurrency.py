@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import Conversation
+from assistant.answering.conversation import Conversation
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +28,10 @@ TURNS = 10
 
 SERVER = """
 import socket, sys
-from assistant.assistant import Assistant
-from assistant.gradio_ui import build_app, launch_app
-demo = build_app(Assistant.load(index_dir=sys.argv[1], progress=False))
+from assistant.build import build
+from assistant.settings import Settings
+from assistant.ui.gradio_app import build_app, launch_app
+demo = build_app(build(Settings().with_(index_dir=sys.argv[1]), llm=False))
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]

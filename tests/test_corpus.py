@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import yaml
 
-from assistant.corpus import CURATED, CorpusError, load_corpus, load_curation
+from assistant.corpus.corpus import CorpusError, load_corpus, load_curation
 from assistant.domain import AUDIENCES, PHASES, TRACKS
 
 CORPUS = load_corpus()
@@ -37,12 +37,12 @@ def test_curated_fields_are_complete_and_well_formed() -> None:
 def test_a_changed_source_text_flags_the_entry_as_stale(tmp_path) -> None:
     src = tmp_path / "code.txt"
     src.write_text(CORPUS_SOURCE.replace("de kosten voor een VOG", "de kosten voor een verklaring"), encoding="utf-8")
-    changed = load_corpus(src)
+    changed = load_corpus(source=src)
     assert changed.problems() == ["3B.vd.4: stale curated entry (written for other Dutch text)"]
 
 
 def test_missing_and_orphaned_entries_are_reported(tmp_path) -> None:
-    data = yaml.safe_load(CURATED.read_text(encoding="utf-8"))
+    data = yaml.safe_load(CORPUS.files.curated.read_text(encoding="utf-8"))
     data["9Z.1"] = data.pop("2.3")
     path = tmp_path / "curated.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -58,6 +58,8 @@ def test_a_malformed_entry_is_a_clear_error(tmp_path) -> None:
         load_curation(path)
 
 
-from assistant.corpus import SOURCE  # noqa: E402
+from assistant.corpus.files import CorpusFiles, default_corpus_dir  # noqa: E402
+
+SOURCE = CorpusFiles(default_corpus_dir()).source
 
 CORPUS_SOURCE = SOURCE.read_text(encoding="utf-8")

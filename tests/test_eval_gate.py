@@ -10,13 +10,7 @@ gate was raised. A regression must be fixed, not hidden by another lowering.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-RUNNER = Path(__file__).resolve().parent.parent / "eval" / "runner.py"
 
 GATES = {
     "dev": {"hit@1": 0.79, "hit@3": 0.89, "abstention_accuracy": 0.90, "false_abstention_max": 0.07,
@@ -32,20 +26,18 @@ SAFETY_MELDPUNT_MIN = 30
 
 @pytest.fixture(scope="module")
 def runner():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("stagecode_eval_runner", RUNNER)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    from assistant.evaluation import runner
+
+    return runner
 
 
 @pytest.fixture(scope="module")
 def results(assistant, runner):  # type: ignore[no-untyped-def]
-    from assistant.corpus import SOURCE
-    from assistant.parse import body_text
-    from assistant.source import read_source
+    from assistant.corpus.parse import body_text
+    from assistant.corpus.source import read_source
 
-    return runner.run_questions(assistant, runner.load_questions(), body_text(read_source(SOURCE)))
+    source = body_text(read_source(assistant.corpus.files.source))
+    return runner.run_questions(assistant, runner.load_questions(), source)
 
 
 @pytest.mark.parametrize("split", ["dev", "heldout", "real"])

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from fakes import HashEmbeddings
 
-from assistant import index as ix
-from assistant.corpus import Corpus, load_corpus
+from assistant.corpus.corpus import Corpus, load_corpus
+from assistant.search import index as ix
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = load_corpus()
@@ -252,11 +252,12 @@ def test_the_cli_says_what_to_do_when_the_index_cannot_be_written(tmp_path: Path
 
 
 def test_the_real_index_is_reused_not_rebuilt(assistant, index_dir: str) -> None:  # type: ignore[no-untyped-def]
-    from assistant.assistant import Assistant
+    from assistant.build import build
+    from assistant.settings import Settings
 
     root = Path(index_dir)
     before = built_at(root)
-    again = Assistant.load(index_dir=index_dir, progress=False)
+    again = build(Settings(index_dir=Path(index_dir)), llm=False)
     assert built_at(root) == before
     assert [c.id for c in again.ask("Krijg ik mijn reiskosten vergoed?").citations][:1] == ["3B.vd.4"]
 
@@ -267,9 +268,9 @@ CHILD = """
 import json, sys, time
 sys.path.insert(0, {tests!r})
 from fakes import HashEmbeddings
-from assistant import index as ix
-from assistant.corpus import load_corpus
-from assistant.corpus import Corpus
+from assistant.search import index as ix
+from assistant.corpus.corpus import load_corpus
+from assistant.corpus.corpus import Corpus
 full = load_corpus()
 corpus = Corpus(full.provisions[:16], {{p.id: full.curation[p.id] for p in full.provisions[:16]
                                         if p.id in full.curation}}, full.silent_topics)

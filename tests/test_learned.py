@@ -8,15 +8,16 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answer import PAY, TEXTS
-from assistant.checklist import checklist
-from assistant.conversation import MAX_CONTEXT, Conversation
-from assistant.corpus import BANK, load_corpus
+from assistant.answering.answer import PAY, TEXTS
+from assistant.answering.checklist import checklist
+from assistant.answering.conversation import MAX_CONTEXT, Conversation
+from assistant.corpus.corpus import load_corpus
 from assistant.learn.bank import KINDS, bank_hash, load_bank
 from assistant.learn.model import LearnedModel
 from assistant.learn.store import expected_meta, shipped_path
 
 CORPUS = load_corpus()
+BANK = CORPUS.files.bank
 BANK_QUESTIONS = load_bank(BANK, set(CORPUS.by_id))
 DOCUMENT_LIKE = {"pre.naleving", "fn.1", "fn.2", "fn.3", "fn.5", "def.stagecode", "3A.intro", "3B.intro",
                  "4.intro", "4.amb.3", "4.amb.4", "4.aanv.intro", "slot", "slot.ondertekend", "2.intro"}
@@ -174,7 +175,7 @@ def test_the_linear_models_are_probabilities() -> None:
 def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
     """No override pattern of assistant/lexicon.yaml matches a question the code answers
     (`stagecode corpus check` reports the same)."""
-    from assistant.abstain import injection_misfires
+    from assistant.answering.abstain import injection_misfires
 
     assert injection_misfires([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
 
@@ -185,7 +186,7 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     from assistant.learn.store import train_and_ship
 
     out = tmp_path / "model.npz"
-    assert train_and_ship(out=out) == 0
+    assert train_and_ship(CORPUS, assistant.retriever.embeddings, out=out) == 0
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
     again = LearnedModel.load(out)
     assert again.thresholds == pytest.approx(shipped.thresholds)

@@ -15,21 +15,13 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.prompts import ChatPromptTemplate
 
-from assistant import guard
-from assistant.answer import citation
+from assistant.answering.answer import citation
+from assistant.answering.conversation import Conversation, Turn
 from assistant.assistant import Assistant
-from assistant.conversation import Conversation, Turn
-from assistant.corpus import load_corpus
+from assistant.corpus.corpus import load_corpus
 from assistant.domain import Answer
-from assistant.generate import (
-    FALLBACK_LINES,
-    FIXED_PHRASES,
-    Generator,
-    build_messages,
-    condense_history,
-    load_prompt,
-)
-from assistant.llm import (
+from assistant.llm import guard
+from assistant.llm.backends import (
     ENV_BASE_URL,
     ENV_SPEC,
     BackendSpec,
@@ -37,6 +29,14 @@ from assistant.llm import (
     build_chat_model,
     parse_spec,
     timeout_from_env,
+)
+from assistant.llm.generate import (
+    FALLBACK_LINES,
+    FIXED_PHRASES,
+    Generator,
+    build_messages,
+    condense_history,
+    load_prompt,
 )
 
 CORPUS = load_corpus()
@@ -395,11 +395,8 @@ def test_generator_stream_ends_with_the_checked_answer(assistant) -> None:  # ty
 
 
 def test_eval_compares_llm_with_deterministic_answers(assistant) -> None:  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location(
-        "stagecode_eval_runner_llm", Path(__file__).resolve().parent.parent / "eval" / "runner.py")
-    runner = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = runner  # type: ignore[union-attr]
-    spec.loader.exec_module(runner)  # type: ignore[union-attr]
+    from assistant.evaluation import runner
+
     questions = [q for q in runner.load_questions() if not q.get("conversation")][:4]
     a = Assistant(assistant.corpus, assistant.retriever)
     out = runner.llm_comparison(a, Generator(FakeListChatModel(responses=["It costs € 99 [1]."]), "fake"),
@@ -415,7 +412,7 @@ def test_eval_compares_llm_with_deterministic_answers(assistant) -> None:  # typ
 
 def test_ui_streams_the_draft_then_shows_the_checked_answer(make) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("gradio")
-    from assistant.gradio_ui import _Handlers
+    from assistant.ui.gradio_app import _Handlers
 
     h = _Handlers(make(FakeListChatModel(responses=[GOOD], sleep=0.005)))  # a character each 5 ms
     updates = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "llm"))

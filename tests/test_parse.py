@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from assistant.corpus import SOURCE
-from assistant.parse import ParseError, body_text, clean, parse, split_blocks
+from assistant.corpus.files import CorpusFiles, default_corpus_dir
+from assistant.corpus.parse import ParseError, body_text, clean, parse, split_blocks
 
+SOURCE = CorpusFiles(default_corpus_dir()).source
 RAW = SOURCE.read_text(encoding="utf-8")
 PROVISIONS = parse(RAW)
 BY_ID = {p.id: p for p in PROVISIONS}

@@ -31,9 +31,9 @@ from pdf_fixture import (
 )
 from pypdf import PdfReader
 
+from assistant.corpus.parse import parse
+from assistant.corpus.source import SourceError, read_source
 from assistant.domain import Provision
-from assistant.parse import parse
-from assistant.source import SourceError, read_source
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ renderer writes the sources block."""
 
 from __future__ import annotations
 
-from assistant import render
-from assistant.conversation import Conversation
+from assistant.answering import render
+from assistant.answering.conversation import Conversation
 
 
 def test_the_answer_text_is_rendered_from_its_parts(assistant) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.embeddings import _SentencePiece
+from assistant.search.embeddings import _SentencePiece
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").open()]
@@ -51,7 +51,7 @@ def test_in_memory_search_equals_the_chroma_query(assistant, question: str) -> N
 def test_precomputed_bm25_equals_the_library_scores(assistant) -> None:
     import numpy as np
 
-    from assistant.tokens import analyze
+    from assistant.text.tokens import analyze
 
     retriever = assistant.retriever
     bm25 = retriever.index.bm25
@@ -70,7 +70,7 @@ def test_precomputed_bm25_equals_the_library_scores(assistant) -> None:
 def test_fold_fast_path_for_ascii_equals_decomposing() -> None:
     import unicodedata
 
-    from assistant.tokens import fold
+    from assistant.text.tokens import fold
 
     def slow(text: str) -> str:
         return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))

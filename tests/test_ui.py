@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import Conversation
-from assistant.corpus import load_corpus
+from assistant.answering.conversation import Conversation
+from assistant.corpus.corpus import load_corpus
 from assistant.domain import PHASES, Answer, Citation
-from assistant.gradio_ui import (
+from assistant.ui.gradio_app import (
     UI,
     answer_lang,
     browse_filter,
@@ -208,7 +208,7 @@ def test_api_ask_abstains_on_an_injection_and_rejects_bad_input(app_url: str) ->
 
 @pytest.mark.slow
 def test_chat_handler_keeps_follow_ups_per_conversation_and_shows_bad_input(assistant) -> None:  # type: ignore[no-untyped-def]
-    from assistant.gradio_ui import _Handlers
+    from assistant.ui.gradio_app import _Handlers
 
     h = _Handlers(assistant)
     history, conv, sources, box = h.respond("Do I get my travel costs reimbursed?", "student", "auto", [], None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.corpus import Corpus
+from assistant.corpus.corpus import Corpus
 from assistant.domain import ROLE_AUDIENCE
 from assistant.learn.bank import KINDS, BankQuestion
 

@@ -7,7 +7,7 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from assistant.corpus import BANK, Corpus
+from assistant.corpus.corpus import Corpus
 from assistant.learn.model import LearnedModel
 
 SHIPPED = Path(str(files("assistant.learn") / "models"))
@@ -42,23 +42,20 @@ def learned_model(corpus: Corpus, embeddings: object, index_root: Path, bank: st
             print(msg, file=sys.stderr)
 
     log(f"Training the answer models for {expected['embeddings']} (once, about a minute)…")
-    model, _ = run(corpus, BANK, embeddings, expected, log=log)
+    model, _ = run(corpus, corpus.files.bank, embeddings, expected, log=log)
     model.save(cached)
     return model
 
 
-def train_and_ship(spec: str | None = None, out: Path | None = None, report_path: Path | None = None) -> int:
+def train_and_ship(corpus: Corpus, embeddings: object, out: Path | None = None,
+                   report_path: Path | None = None) -> int:
     """`stagecode train`: fit the models for an embedding model and write them into the package
     (or to `out`), with the out-of-pass report."""
-    from assistant.corpus import load_corpus
-    from assistant.embeddings import load_embeddings
     from assistant.learn.bank import bank_hash
     from assistant.learn.train import report, run
 
-    corpus = load_corpus()
-    embeddings = load_embeddings(spec)
-    expected = expected_meta(corpus, embeddings, bank_hash(BANK))
-    model, figures = run(corpus, BANK, embeddings, expected)
+    expected = expected_meta(corpus, embeddings, bank_hash(corpus.files.bank))
+    model, figures = run(corpus, corpus.files.bank, embeddings, expected)
     path = out or shipped_path(expected["embeddings"])
     model.save(path)
     text = report(figures, model.thresholds, expected)

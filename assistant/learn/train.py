@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answer import MAX_CITATIONS
-from assistant.corpus import Corpus
-from assistant.embeddings import embed_queries
+from assistant.answering.answer import MAX_CITATIONS
+from assistant.corpus.corpus import Corpus
 from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
@@ -32,15 +31,16 @@ from assistant.learn.signals import (
     question_signals,
     rank_features,
 )
-from assistant.retrieve import TermScores, question_track
-from assistant.tokens import analyze, words
+from assistant.search.embeddings import embed_queries
+from assistant.search.retrieve import TermScores, question_track
+from assistant.text.tokens import analyze, words
 
 SEED = 0
 
 
 def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
     """The provisions' index entries embedded as documents, the way the index stores them."""
-    from assistant.index import entries
+    from assistant.search.index import entries
 
     docs = [d for d in entries(corpus) if d.metadata["field"] in {f for g in FIELD_GROUPS.values() for f in g}]
     vecs = np.asarray(embeddings.embed_documents([d.page_content for d in docs]), dtype=np.float32)  # type: ignore[attr-defined]
@@ -96,7 +96,7 @@ class Data:
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
-    from assistant.index import lexical_documents
+    from assistant.search.index import lexical_documents
 
     vecs = embed_queries(embeddings, [q.query for q in bank])
     terms = TermScores.build(BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze),

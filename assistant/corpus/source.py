@@ -23,7 +23,7 @@ def read_source(path: Path | str) -> str:
         raise SourceError(p, "file not found")
     data = p.read_bytes()
     if p.suffix.lower() == ".pdf" or data.startswith(b"%PDF"):
-        from assistant.pdf import read_pdf_text
+        from assistant.corpus.pdf import read_pdf_text
 
         return read_pdf_text(p, data)
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from assistant import lexicon
-from assistant.retrieve import question_track
-from assistant.tokens import fold, words
+from assistant.search.retrieve import question_track
+from assistant.text import lexicon
+from assistant.text.tokens import fold, words
 
 # openings that only make sense after an earlier question
 _OPENERS = lexicon.alternation("follow_up_openers", "^", r"\b")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,18 +10,12 @@ from pathlib import Path
 
 import yaml
 
+from assistant.corpus.files import CorpusFiles, default_corpus_dir
+from assistant.corpus.parse import parse, sha256
+from assistant.corpus.source import read_source
 from assistant.domain import AUDIENCES, PHASES, TRACKS, Curation, Provision
 from assistant.errors import CorpusError
-from assistant.parse import parse, sha256
-from assistant.source import read_source
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS_DIR = Path(os.environ.get("STAGECODE_CORPUS_DIR", ROOT / "corpus"))
-SOURCE = CORPUS_DIR / "stagecode-hbo-2025.txt"
-CURATED = CORPUS_DIR / "curated.yaml"
-SILENT = CORPUS_DIR / "silent_topics.yaml"
-BANK = CORPUS_DIR / "questions"
-VOICES = CORPUS_DIR / "voices.yaml"
 
 @dataclass(frozen=True)
 class SilentTopic:
@@ -43,9 +36,10 @@ class Corpus:
     provisions: list[Provision]
     curation: dict[str, Curation]
     silent_topics: list[SilentTopic] = field(default_factory=list)
-    source_hash: str = ""
     #: per provision, the summary addressed to a company and written for school staff
     voices: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    #: the folder this corpus came from (its question bank trains the learned models)
+    files: CorpusFiles = field(default_factory=lambda: CorpusFiles(default_corpus_dir()))
 
     @cached_property
     def by_id(self) -> dict[str, Provision]:
@@ -61,9 +55,6 @@ class Corpus:
             if c is not None:
                 h.update(repr(c).encode())
         return h.hexdigest()[:16]
-
-    def get(self, pid: str) -> Provision:
-        return self.by_id[pid]
 
     def summary(self, pid: str, role: str, lang: str) -> str:
         """The plain-language summary in the asker's voice: a student is addressed as "you", a
@@ -132,18 +123,18 @@ def _curation(pid: str, entry: dict) -> Curation:
 
 
 def _yaml(path: Path) -> object:
-    """Parse a YAML file with libyaml when PyYAML has it (about 10x faster; issue 7)."""
+    """Parse a YAML file with libyaml when PyYAML has it (about 10x faster than pure Python)."""
     return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def load_curation(path: Path = CURATED) -> dict[str, Curation]:
+def load_curation(path: Path) -> dict[str, Curation]:
     data = _yaml(path) or {}
     if not isinstance(data, dict):
         raise CorpusError(f"{path}: expected a mapping of provision id to entry")
     return {str(k): _curation(str(k), v) for k, v in data.items()}
 
 
-def load_silent_topics(path: Path = SILENT) -> list[SilentTopic]:
+def load_silent_topics(path: Path) -> list[SilentTopic]:
     if not path.exists():
         return []
     data = _yaml(path) or []
@@ -156,25 +147,27 @@ def load_silent_topics(path: Path = SILENT) -> list[SilentTopic]:
     ]
 
 
-def load_corpus(source: Path | str = SOURCE, curated: Path | str | None = CURATED) -> Corpus:
-    """Parse the source and join the curated layer (which may be absent for a bare parse)."""
-    raw = read_source(source)
+def load_corpus(files: CorpusFiles | None = None, source: Path | str | None = None) -> Corpus:
+    """Parse the source (or another `source` file) and join the curated layer, when there is one."""
+    files = files or CorpusFiles(default_corpus_dir())
+    raw = read_source(source if source is not None else files.source)
     provisions = parse(raw)
-    curation = load_curation(Path(curated)) if curated and Path(curated).exists() else {}
-    voices = _yaml(VOICES) if VOICES.exists() else {}
+    curation = load_curation(files.curated) if files.curated.exists() else {}
+    voices = _yaml(files.voices) if files.voices.exists() else {}
     if not isinstance(voices, dict):
-        raise CorpusError(f"{VOICES}: expected a mapping of provision id to voices")
-    return Corpus(provisions, curation, load_silent_topics(), source_hash=sha256(raw),
-                  voices={str(k): v for k, v in voices.items()})
+        raise CorpusError(f"{files.voices}: expected a mapping of provision id to voices")
+    return Corpus(provisions, curation, load_silent_topics(files.silent),
+                  voices={str(k): v for k, v in voices.items()}, files=files)
 
 
-def stamp_curated(corpus: Corpus, path: Path = CURATED) -> list[str]:
+def stamp_curated(corpus: Corpus) -> list[str]:
     """Record, for each entry whose `nl` copy equals the parsed text, the hash of that text.
 
     The reviewer's step after checking an entry against changed Dutch text: update its `nl`
     copy (and the English and summaries), then stamp. Entries whose copy differs are left
     stale and returned. Edits the file as text, so comments and layout stay.
     """
+    path = corpus.files.curated
     lines = path.read_text(encoding="utf-8").splitlines()
     out: list[str] = []
     left: list[str] = []

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+from assistant.settings import quiet_libraries
+
+quiet_libraries()  # before chromadb is imported: it reads its telemetry switch at import
 
 import chromadb  # noqa: E402
 import numpy as np  # noqa: E402
@@ -32,12 +34,11 @@ from langchain_core.documents import Document  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from assistant.corpus import BANK, ROOT, Corpus  # noqa: E402
+from assistant.corpus.corpus import Corpus  # noqa: E402
 from assistant.errors import IndexBuildError  # noqa: E402
 from assistant.learn.bank import bank_hash  # noqa: E402
-from assistant.tokens import analyze  # noqa: E402
+from assistant.text.tokens import analyze  # noqa: E402
 
-INDEX_DIR = Path(os.environ.get("STAGECODE_INDEX_DIR", ROOT / "index"))
 COLLECTION = "provisions"
 MANIFEST = "manifest.json"
 BANK_VECTORS = "bank.npy"
@@ -182,7 +183,7 @@ def expected_manifest(corpus: Corpus, embeddings: Embeddings) -> dict:
     return {
         "format": FORMAT,
         "corpus": corpus.fingerprint,
-        "bank": bank_hash(BANK),
+        "bank": bank_hash(corpus.files.bank),
         "embeddings": getattr(embeddings, "spec", type(embeddings).__name__),
         "embeddings_version": getattr(embeddings, "version", ""),
         "chromadb": version("chromadb"),
@@ -212,7 +213,7 @@ def _lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progress: bool = True) -> Path:
+def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = True) -> Path:
     """Embed every entry into a fresh Chroma store, then swap it in atomically."""
     docs = entries(corpus)
     # Fix (issue 7): leftovers of a build that crashed are removed (callers hold the lock),
@@ -236,7 +237,7 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
         )
         bar.update(len(chunk))
     bar.close()
-    bank = _embed_bank(embeddings)
+    bank = _embed_bank(corpus, embeddings)
     np.save(tmp / BANK_VECTORS, bank)
     manifest = expected_manifest(corpus, embeddings) | {
         "entries": len(docs), "bank_rows": len(bank), "bank_sha256": _sha256(tmp / BANK_VECTORS),
@@ -255,12 +256,12 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path = INDEX_DIR, progre
     return final
 
 
-def _embed_bank(embeddings: Embeddings) -> np.ndarray:
+def _embed_bank(corpus: Corpus, embeddings: Embeddings) -> np.ndarray:
     """The bank's questions (a follow-up with the question it follows) as unit vectors."""
-    from assistant.embeddings import embed_queries
     from assistant.learn.bank import load_bank
+    from assistant.search.embeddings import embed_queries
 
-    return embed_queries(embeddings, [q.query for q in load_bank(BANK)])
+    return embed_queries(embeddings, [q.query for q in load_bank(corpus.files.bank)])
 
 
 def _sha256(path: Path) -> str:
@@ -307,7 +308,7 @@ def _open(path: Path, embeddings: Embeddings, manifest: dict) -> tuple[Chroma, n
 def open_index(
     corpus: Corpus,
     embeddings: Embeddings,
-    root: Path = INDEX_DIR,
+    root: Path,
     progress: bool = True,
     rebuild: bool = False,
 ) -> Index:

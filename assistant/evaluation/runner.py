@@ -1,7 +1,7 @@
-"""Evaluation runner: asks every question in eval/questions.jsonl through the `Assistant`,
-computes retrieval, citation, abstention and language metrics per split, role, language and
-section, compares the textbook RAG baseline and the embedding models, and writes
-eval/report.md with PNG plots. Run it with `stagecode eval`."""
+"""Evaluation runner: asks every eval question through the `Assistant`, computes retrieval,
+citation, abstention and language metrics per split, role, language and section, compares the
+textbook RAG baseline and the embedding models, and writes report.md with PNG plots into the
+report folder (`eval/` in a checkout). Run it with `stagecode eval`."""
 
 from __future__ import annotations
 
@@ -11,18 +11,23 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
+from assistant.answering.conversation import Conversation
 from assistant.assistant import Assistant
-from assistant.conversation import Conversation
-from assistant.corpus import SOURCE, Corpus, load_corpus
-from assistant.embeddings import load_embeddings
-from assistant.index import INDEX_DIR
-from assistant.parse import body_text
-from assistant.source import read_source
-from assistant.tokens import fold
+from assistant.build import build
+from assistant.corpus.corpus import Corpus, load_corpus
+from assistant.corpus.files import CHECKOUT
+from assistant.corpus.parse import body_text
+from assistant.corpus.source import read_source
+from assistant.evaluation.baseline import TextbookBaseline
+from assistant.search.embeddings import load_embeddings
+from assistant.settings import Settings
+from assistant.text.tokens import fold
 
-EVAL_DIR = Path(__file__).resolve().parent
+#: the eval questions: the checkout's eval/ folder, or the copy a wheel carries
+EVAL_DIR = CHECKOUT / "eval" if CHECKOUT is not None else Path(str(files("assistant.evaluation") / "data"))
 #: dev and held-out (written with the old engine), and the held-out split written as real people
 #: write (split "real"), which nobody tuned on
 QUESTION_FILES = (EVAL_DIR / "questions.jsonl", EVAL_DIR / "real_heldout.jsonl")
@@ -134,33 +139,15 @@ def breakdown(results: list[Result]) -> dict[str, dict[str, dict[str, float]]]:
 
 def baseline(corpus: Corpus, questions: list[dict], spec: str) -> list[Result]:
     """The usual RAG recipe on the same questions, mapped back to provisions for scoring."""
-    from langchain_chroma import Chroma
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from assistant.index import _client
-
-    text = body_text(read_source(SOURCE))
-    chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(text)
-    emb = load_embeddings(spec)
-    import shutil
-    import tempfile
-
-    path = Path(tempfile.mkdtemp(prefix="stagecode-baseline-"))
-    store = Chroma(collection_name="chunks", embedding_function=emb, client=_client(path),
-                   collection_metadata={"hnsw:space": "cosine"})
-    store.add_texts(chunks, ids=[str(i) for i in range(len(chunks))])
+    base = TextbookBaseline(corpus, load_embeddings(spec))
     out = []
-    for q in questions:
-        t0 = time.perf_counter()
-        docs = store.similarity_search(q["question"], k=4)
-        dt = time.perf_counter() - t0
-        cited: list[str] = []
-        for d in docs:  # a chunk "cites" every provision whose text starts inside it
-            for p in corpus.provisions:
-                if p.id not in cited and p.text[:60] in d.page_content:
-                    cited.append(p.id)
-        out.append(Result(q, cited, False, q["language"], "\n".join(d.page_content for d in docs), dt))
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        for q in questions:
+            t0 = time.perf_counter()
+            cited, text = base.search(q["question"])
+            out.append(Result(q, cited, False, q["language"], text, time.perf_counter() - t0))
+    finally:
+        base.close()
     return out
 
 
@@ -226,44 +213,41 @@ def plots(results: list[Result], parts: dict, out_dir: Path) -> list[str]:
     return files
 
 
-def evaluate(spec: str | None = None, quick: bool = False, write: bool = True,
-             llm: str | None = None) -> dict:
+def evaluate(settings: Settings, quick: bool = False, write: bool = True) -> dict:
     """Run everything; return the figures (and write the report unless write=False).
 
-    llm: a language-model backend spec (None: `STAGECODE_LLM`, else none): the questions are
-    asked again with it and the report compares those answers with the deterministic ones.
+    With a language-model backend in the settings, the questions are asked again with it and
+    the report compares those answers with the deterministic ones.
     """
-    from assistant.generate import Generator
-
-    generator = Generator.from_spec(llm)  # issue 6; first, so a bad spec fails before the runs
     questions = load_questions()
-    corpus = load_corpus()
-    source_text = body_text(read_source(SOURCE))
-    assistant = Assistant.load(spec, corpus=corpus, progress=False)
+    corpus = load_corpus(settings.corpus_files)
+    source_text = body_text(read_source(corpus.files.source))
+    assistant = build(settings, corpus=corpus)  # the backend first: a bad spec fails before the runs
+    generator, assistant.generator = assistant.generator, None
+    spec = settings.embeddings
     results = run_questions(assistant, questions, source_text)
     parts = breakdown(results)
     out: dict = {"overall": metrics(results), "parts": parts, "results": results,
                  "real": real_figures(results)}
     if not quick:
-        base = baseline(corpus, questions, spec or "use-multilingual")
+        base = baseline(corpus, questions, spec)
         out["baseline"] = {s: metrics([r for r in base if r.q["split"] == s]) for s in SPLITS}
         models = {}
         for m in MODELS:
-            a = Assistant.load(m, str(INDEX_DIR / f"eval-{m}"), corpus=corpus, progress=False)
+            a = build(settings.with_(embeddings=m, index_dir=settings.index_dir / f"eval-{m}"),
+                      corpus=corpus, llm=False)
             rs = run_questions(a, questions, source_text)
             models[m] = {s: metrics([r for r in rs if r.q["split"] == s]) for s in SPLITS}
         out["models"] = models
-    # -- generative answers beside the deterministic ones (issue 6) --
-    if generator is not None:
+    if generator is not None:  # generative answers beside the deterministic ones
         out["llm"] = llm_comparison(assistant, generator, questions, source_text)
-    # --
     if write:
-        write_report(out, spec or "use-multilingual")
+        write_report(out, spec, settings.report_dir)
     return out
 
 
 # ---------------------------------------------------------------------------------------
-# generative answers (issue 6): the same questions through a language model and the guard
+# generative answers: the same questions through a language model and the guard
 
 
 def llm_comparison(assistant: Assistant, generator: object, questions: list[dict], source_text: str) -> dict:
@@ -356,10 +340,11 @@ def old_beside_new(out: dict) -> list[str]:
     return lines
 
 
-def write_report(out: dict, spec: str) -> None:
+def write_report(out: dict, spec: str, out_dir: Path) -> None:
     results: list[Result] = out["results"]
     parts = out["parts"]
-    files = plots(results, parts, EVAL_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = plots(results, parts, out_dir)
     lines = ["# Evaluation report", "",
              f"Generated by `stagecode eval` with embeddings `{spec}` on {len(results)} questions: "
              "`eval/questions.jsonl` (dev, held-out) and `eval/real_heldout.jsonl` (real: written "
@@ -380,7 +365,7 @@ def write_report(out: dict, spec: str) -> None:
                   table({f"{m} ({s})": v for m, d in out["models"].items() for s, v in d.items()})]
     for group in ("role", "language", "expect", "section"):
         lines += ["", f"## By {group}", "", table(parts[group])]
-    if "llm" in out:  # generative answers (issue 6)
+    if "llm" in out:
         lines += llm_section(out)
     lines += ["", "## Plots", ""] + [f"![{f}]({f})" for f in files]
     misses = [r for r in results if is_miss(r)]
@@ -390,20 +375,20 @@ def write_report(out: dict, spec: str) -> None:
         qtext = r.q["question"].replace("|", "\\|")
         lines.append(f"| {r.q['id']} | {r.q['split']} | {r.q['expect']} | {qtext} | "
                      f"{', '.join(r.q['gold']) or '—'} | {', '.join(r.cited) or '—'} | {r.abstained} |")
-    (EVAL_DIR / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main(args: object = None) -> int:
-    spec = getattr(args, "embeddings", None)
-    out = evaluate(spec, quick=bool(getattr(args, "quick", False)), llm=getattr(args, "llm", None))
+def main(settings: Settings | None = None, quick: bool = False) -> int:
+    settings = settings or Settings.from_env()
+    out = evaluate(settings, quick=quick)
     print(table(out["parts"]["split"]))
-    if "llm" in out:  # generative answers (issue 6)
+    if "llm" in out:
         print(table({f"llm:{out['llm']['name']} ({s})": m for s, m in out["llm"]["splits"].items()}))
         print(", ".join(f"{k}: {v}" for k, v in out["llm"]["paths"].items()))
     if "baseline" in out:
         print(table({f"baseline ({s})": m for s, m in out["baseline"].items()}))
     misses = [r for r in out["results"] if is_miss(r)]
-    print(f"{len(misses)} misses; full list in {EVAL_DIR / 'report.md'}")
+    print(f"{len(misses)} misses; full list in {settings.report_dir / 'report.md'}")
     return 0
 
 

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import Stemmer
 
-from assistant import lexicon
+from assistant.text import lexicon
 
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -13,7 +13,7 @@ import yaml
 from assistant.domain import Answer, Citation
 
 TEXTS: dict[str, dict] = yaml.safe_load(
-    (files("assistant") / "texts" / "answers.yaml").read_text(encoding="utf-8"))
+    (files("assistant.answering") / "texts" / "answers.yaml").read_text(encoding="utf-8"))
 
 
 def sources_block(cites: list[Citation], lang: str) -> str:

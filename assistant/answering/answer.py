@@ -8,12 +8,12 @@ rendering). The fixed texts are data (texts/answers.yaml).
 
 from __future__ import annotations
 
-from assistant.abstain import Verdict
-from assistant.checklist import checklist
-from assistant.corpus import Corpus
+from assistant.answering.abstain import Verdict
+from assistant.answering.checklist import checklist
+from assistant.answering.render import TEXTS, compose_text
+from assistant.corpus.corpus import Corpus
 from assistant.domain import Answer, Citation
-from assistant.render import TEXTS, compose_text
-from assistant.retrieve import Hit
+from assistant.search.retrieve import Hit
 
 MAX_CITATIONS = 3
 #: the code's two pay rules: a question about one is a question about pay, answered with both

@@ -3,7 +3,7 @@ answer to "what must we do as a company before the placement?" both read this.""
 
 from __future__ import annotations
 
-from assistant.corpus import Corpus
+from assistant.corpus.corpus import Corpus
 from assistant.domain import PHASES, ROLE_AUDIENCE, ROLES
 from assistant.errors import InputError
 

@@ -17,9 +17,7 @@ import numpy as np
 from langchain_community.retrievers import BM25Retriever
 from langchain_core.embeddings import Embeddings
 
-from assistant import lexicon
-from assistant.corpus import Corpus
-from assistant.index import Index
+from assistant.corpus.corpus import Corpus
 from assistant.learn.bank import KINDS, load_bank
 from assistant.learn.model import LearnedModel
 from assistant.learn.signals import (
@@ -32,7 +30,9 @@ from assistant.learn.signals import (
     question_signals,
     rank_features,
 )
-from assistant.tokens import analyze, fold, words
+from assistant.search.index import Index
+from assistant.text import lexicon
+from assistant.text.tokens import analyze, fold, words
 
 _DUAAL = lexicon.pattern("track_words", "duaal")
 _VD = lexicon.pattern("track_words", "vd")
@@ -143,9 +143,7 @@ class Retriever:
 
     @cached_property
     def _bank(self) -> BankVectors:
-        from assistant.corpus import BANK
-
-        return bank_vectors(self.corpus, load_bank(BANK), self.index.bank)
+        return bank_vectors(self.corpus, load_bank(self.corpus.files.bank), self.index.bank)
 
     @cached_property
     def _fits(self) -> dict[tuple[str | None, str | None], tuple[np.ndarray, ...]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from assistant import lexicon
-from assistant.tokens import fold
+from assistant.text import lexicon
+from assistant.text.tokens import fold
 
 _NL = lexicon.words("function_words", "nl")
 _EN = lexicon.words("function_words", "en")

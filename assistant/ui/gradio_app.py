@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from assistant import render
+from assistant.answering import render
+from assistant.answering.checklist import CHECKLIST_TRACKS, checklist
+from assistant.answering.conversation import Conversation
 from assistant.assistant import MAX_QUESTION, Assistant, InputError
-from assistant.checklist import CHECKLIST_TRACKS, checklist
-from assistant.conversation import Conversation
-from assistant.corpus import Corpus
+from assistant.build import build
+from assistant.corpus.corpus import Corpus
 from assistant.domain import ROLES, Answer
-from assistant.tokens import analyze, fold
+from assistant.settings import Settings, quiet_libraries
+from assistant.text.tokens import analyze, fold
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -381,9 +383,8 @@ def export_checklist(corpus: Corpus, role: str, track: str, lang: str) -> str:
 
 def _quiet_environment() -> None:
     """No analytics, telemetry or hub calls; uploads and downloads in a private temp dir."""
+    quiet_libraries()
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     if not os.environ.get("GRADIO_TEMP_DIR"):
         os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="stagecode-gradio-")
 
@@ -727,16 +728,7 @@ def launch_app(demo: "gr.Blocks", host: str = HOST, port: int = PORT, prevent_th
     )
 
 
-def serve(host: str = HOST, port: int = PORT, embeddings: str | None = None,
-          index_dir: str | None = None, llm: str | None = None) -> None:
-    """Load the assistant (building the index if missing) and serve the app until stopped.
-
-    llm: a language-model backend spec (None: `STAGECODE_LLM`, else none); see assistant/llm.py.
-    """
-    from assistant.generate import Generator
-
+def serve(settings: Settings, host: str = HOST, port: int = PORT) -> None:
+    """Load the assistant (building the index if missing) and serve the app until stopped."""
     _quiet_environment()
-    generator = Generator.from_spec(llm)  # a bad spec fails before the index is opened
-    assistant = Assistant.load(embeddings, index_dir)
-    assistant.generator = generator
-    launch_app(build_app(assistant), host, port)
+    launch_app(build_app(build(settings, progress=True)), host, port)

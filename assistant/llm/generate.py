@@ -3,7 +3,7 @@
 Only a question the deterministic path answered goes to the language model, with the
 provisions that answer cites (ids, Dutch text, English rendering) and the conversation so far,
 condensed. The model's text streams out as it comes; the whole text then goes through the
-citation guard (`assistant.guard`). If the guard passes, the answer is the model's text, the
+citation guard (`assistant.llm.guard`). If the guard passes, the answer is the model's text, the
 deterministic scope and "not set" notes, and the same verbatim sources block; its citations stay
 those of the deterministic answer, so the JSON contract does not change. On a guard rejection,
 a timeout, a backend error or an empty reply the deterministic answer stands, with one line
@@ -17,7 +17,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -27,16 +27,16 @@ import yaml
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
-from assistant import guard
+from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.domain import Answer
-from assistant.llm import DEFAULT_TIMEOUT, build_chat_model, parse_spec, timeout_from_env
-from assistant.render import TEXTS, compose_text, prefixed
+from assistant.llm import guard
+from assistant.llm.backends import DEFAULT_TIMEOUT, build_chat_model, parse_spec, timeout_from_env
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from assistant.conversation import Conversation
-    from assistant.corpus import Corpus
+    from assistant.answering.conversation import Conversation
+    from assistant.corpus.corpus import Corpus
 
 PROMPT_FILE = Path(__file__).resolve().parent / "prompts" / "answer.yaml"
 HISTORY_TURNS = 3
@@ -227,12 +227,14 @@ class Generator:
     _busy: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_spec(cls, spec: str | None = None, timeout: float | None = None) -> Generator | None:
-        """The generator for a backend spec (None: `STAGECODE_LLM`); None for `none`."""
-        parsed = parse_spec(spec)
+    def from_spec(cls, spec: str | None = None, timeout: float | None = None,
+                  env: Mapping[str, str] | None = None) -> Generator | None:
+        """The generator for a backend spec (None: `STAGECODE_LLM`); None for `none`. `env`
+        holds the backend's STAGECODE_LLM_* settings (default: the process environment)."""
+        parsed = parse_spec(spec, env)
         if parsed is None:
             return None
-        seconds = timeout if timeout is not None else timeout_from_env()
+        seconds = timeout if timeout is not None else timeout_from_env(env)
         return cls(build_chat_model(parsed, seconds), parsed.name, seconds)
 
     @staticmethod

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant import lexicon
-from assistant.corpus import Corpus, SilentTopic
-from assistant.retrieve import Findings
-from assistant.tokens import fold, words
+from assistant.corpus.corpus import Corpus, SilentTopic
+from assistant.search.retrieve import Findings
+from assistant.text import lexicon
+from assistant.text.tokens import fold, words
 
 _INJECTION = lexicon.alternation("injection_patterns")
 

@@ -1,0 +1,1 @@
+"""The evaluation: eval questions in, report and figures out (`stagecode eval`)."""

@@ -1,0 +1,1 @@
+"""Optional generative answers: chat-model backends, the generator and its citation guard."""

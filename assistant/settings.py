@@ -1,0 +1,91 @@
+"""Settings read once from the environment at the composition root and passed down from there.
+
+Nothing below `build()` reads the environment: a module gets its paths and model names as
+arguments, so a test or a second configuration in the same process cannot be overridden by an
+environment variable read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from assistant.corpus.files import CHECKOUT, CorpusFiles, default_corpus_dir
+
+DEFAULT_EMBEDDINGS = "use-multilingual"
+
+#: library settings that keep every dependency offline and quiet (no telemetry, no hub calls)
+OFFLINE_ENVIRONMENT = {
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}
+
+
+def quiet_libraries() -> None:
+    """Set the offline/no-telemetry switches the libraries read, unless the user set them.
+
+    Libraries read these from the process environment, so this is the one place we write it;
+    it must run before chromadb, gradio or huggingface_hub is imported.
+    """
+    for key, value in OFFLINE_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+
+
+def default_index_dir() -> Path:
+    """`index/` in a checkout; the user's cache folder for an installed wheel."""
+    if CHECKOUT is not None:
+        return CHECKOUT / "index"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "stagecode" / "index"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and model choices for one assistant."""
+
+    corpus_dir: Path = field(default_factory=default_corpus_dir)
+    index_dir: Path = field(default_factory=default_index_dir)
+    embeddings: str = DEFAULT_EMBEDDINGS
+    #: language-model backend spec ("none", "ollama:<model>", ...); see `assistant.llm.backends`
+    llm: str = "none"
+    #: the STAGECODE_LLM_* values the backend reads (base URL, API key, timeout)
+    llm_env: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from `STAGECODE_*` variables; non-None keyword overrides (CLI flags) win."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        if env.get("STAGECODE_CORPUS_DIR"):
+            values["corpus_dir"] = Path(env["STAGECODE_CORPUS_DIR"])
+        if env.get("STAGECODE_INDEX_DIR"):
+            values["index_dir"] = Path(env["STAGECODE_INDEX_DIR"])
+        if (env.get("STAGECODE_EMBEDDINGS") or "").strip():
+            values["embeddings"] = env["STAGECODE_EMBEDDINGS"].strip()
+        if (env.get("STAGECODE_LLM") or "").strip():
+            values["llm"] = env["STAGECODE_LLM"].strip()
+        values["llm_env"] = {k: v for k, v in env.items() if k.startswith("STAGECODE_LLM_")}
+        settings = cls(**values)  # type: ignore[arg-type]
+        return settings.with_(**overrides)
+
+    def with_(self, **overrides: object) -> Settings:
+        """A copy with the given (non-None) values; paths given as text become paths."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("corpus_dir", "index_dir"):
+            if key in given:
+                given[key] = Path(str(given[key]))
+        return replace(self, **given)  # type: ignore[arg-type]
+
+    @property
+    def corpus_files(self) -> CorpusFiles:
+        return CorpusFiles(self.corpus_dir)
+
+    @property
+    def report_dir(self) -> Path:
+        """Where `stagecode eval` and `stagecode train` write their reports."""
+        return CHECKOUT / "eval" if CHECKOUT is not None else Path.cwd() / "stagecode-eval"

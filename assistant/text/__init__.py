@@ -1,0 +1,1 @@
+"""Language handling shared by search and answering: tokens, language detection, the lexicon."""

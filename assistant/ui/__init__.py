@@ -1,0 +1,1 @@
+"""The Gradio app: a thin shell over the Assistant API."""
