@@ -13,11 +13,11 @@ from __future__ import annotations
 import pytest
 
 GATES = {
-    "dev": {"hit@1": 0.79, "hit@3": 0.89, "abstention_accuracy": 0.90, "false_abstention_max": 0.07,
+    "dev": {"hit@1": 0.79, "hit@3": 0.90, "abstention_accuracy": 0.92, "false_abstention_max": 0.04,
             "verbatim": 1.0, "language_match": 0.98},
-    "heldout": {"hit@1": 0.83, "hit@3": 0.89, "abstention_accuracy": 0.88, "false_abstention_max": 0.06,
+    "heldout": {"hit@1": 0.85, "hit@3": 0.90, "abstention_accuracy": 0.91, "false_abstention_max": 0.04,
                 "verbatim": 1.0, "language_match": 0.98},
-    "real": {"hit@1": 0.80, "hit@3": 0.93, "abstention_accuracy": 0.92, "false_abstention_max": 0.03,
+    "real": {"hit@1": 0.81, "hit@3": 0.93, "abstention_accuracy": 0.93, "false_abstention_max": 0.02,
              "verbatim": 1.0, "language_match": 0.98},
 }
 #: discrimination and harassment situations of the real split whose answer cites the reporting point

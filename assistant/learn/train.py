@@ -227,7 +227,7 @@ def _abstains(decide: np.ndarray, t: float) -> np.ndarray:
 def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, decide: np.ndarray,
                       safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> dict[str, float]:
     """Citation cut-off (best mean F1 of the cited set), abstention (best accuracy with false
-    abstention at most 3%) and safety (best F2: a missed safety question costs more than a
+    abstention at most 3%, the fewest false abstentions within a standard error of it) and safety (best F2: a missed safety question costs more than a
     needless pointer to the reporting point)."""
     rows = np.flatnonzero(answered)
     best = (-1.0, 0.0, 0.0)
@@ -241,14 +241,16 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
                 f1.append(2 * hit / (len(cited) + len(g)))
             if np.mean(f1) > best[0]:
                 best = (float(np.mean(f1)), min_prob, ratio)
-    abst = (0.0, 0.5)
+    # accuracy is flat over a range of thresholds: of those within one standard error of the
+    # best, take the one that refuses the fewest answerable questions
+    scored = []
     for t in np.linspace(0.05, 0.95, 91):
         a = _abstains(decide, t)
-        if a[answered].mean() > 0.03:
-            continue
-        acc = float((a == ~answered).mean())
-        if acc > abst[0]:
-            abst = (acc, float(t))
+        if a[answered].mean() <= 0.03:
+            scored.append((float((a == ~answered).mean()), float(a[answered].mean()), float(t)))
+    top = max(acc for acc, _, _ in scored) if scored else 0.0
+    se = (top * (1 - top) / len(answered)) ** 0.5
+    abst = min(((false, t) for acc, false, t in scored if acc >= top - se), default=(0.0, 0.5))
     safety_t, best_f = 0.5, -1.0
     for t in np.linspace(0.02, 0.98, 49):  # F2: a missed safety question counts four times
         found = safety[labelled] >= t
