@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
 from assistant.answering.answer import citation, compose
 from assistant.answering.conversation import Conversation, Turn, resolve
-from assistant.answering.render import compose_text, prefixed
+from assistant.answering.render import TEXTS, compose_text, prefixed
+from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
 from assistant.domain import LANGUAGES, ROLES, Answer
 from assistant.errors import InputError
@@ -75,13 +76,6 @@ def _asks_more_than_the_reference(question: str) -> bool:
     return len(rest) >= 2
 
 
-#: looks like a provision id (letters in it, so amounts such as "1.000" never match)
-_ID_LIKE = re.compile(
-    r"(?<![\w.])(?:[1-4][ab]\.(?:vd|duaal|\d+)(?:\.\d+[a-z]?)?|[1-4][ab]?\.(?:aanv|amb|intro|vd|duaal)"
-    r"(?:\.\d+[a-z]?)?|(?:pre|def|fn|slot)\.[a-z0-9]+)(?![\w])"
-)
-
-
 @dataclass
 class Assistant:
     """Answers questions about the Stagecode hbo from a local index."""
@@ -94,31 +88,21 @@ class Assistant:
     # -- named provisions -------------------------------------------------------------
 
     @cached_property
-    def _ids_lower(self) -> dict[str, str]:
-        return {pid.lower(): pid for pid in self.corpus.by_id}
-
-    @cached_property
-    def _id_pattern(self) -> re.Pattern[str]:
-        """Any provision id as a word, longest first (so '3b.vd.2a' wins over '3b.vd.2')."""
-        alternatives = "|".join(re.escape(i) for i in sorted(self._ids_lower, key=len, reverse=True))
-        return re.compile(rf"(?<![\w.])({alternatives})(?![\w])")
+    def _ids(self) -> tuple[str, ...]:
+        return tuple(self.corpus.by_id)
 
     def named(self, question: str) -> tuple[list[str], str | None]:
         """Provisions a question names ('3B.vd.4', 'artikel 4', 'voetnoot 3'), and a bad name."""
         q = question.lower()
-        if m := self._id_pattern.search(q):
-            return [self._ids_lower[m.group(1)]], None
-        # Fix (issue 7): an id-shaped name that does not exist ('3B.vd.9', '4.aanv.12',
-        # 'def.foo') was searched as words and answered from unrelated provisions
-        if m := _ID_LIKE.search(q):
+        if pid := ids.first_mentioned(q, self._ids):
+            return [pid], None
+        # an id-shaped name that does not exist ('3B.vd.9', 'def.foo') is not searched as words
+        if m := ids.ID_SHAPE.search(q):
             return [], m.group(0)
-        if m := re.search(r"\b(?:voetnoot|footnote|fn)\s*(\d+)\b", q):
+        if m := ids.FOOTNOTE_NAME.search(q):
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
-        m = re.search(
-            r"\b(?:artikel|article|art\.?|section|sectie|paragraaf|paragraph|hoofdstuk|chapter|onderdeel|deel|part)\s*(\d+[a-z]?)\b(?!\.\d)",  # not "artikel 7.7 WHW"
-            q,
-        ) or re.search(r"(?<![\w.])([1-9][ab])(?![\w.])", q)
+        m = ids.PART_NAME.search(q) or ids.SECTION_NAME.search(q)
         if m:
             prefix = m.group(1).upper() if len(m.group(1)) > 1 else m.group(1)
             if prefix == "1":  # section 1 holds the definitions, whose ids are def.<term>
@@ -131,6 +115,15 @@ class Assistant:
             ]
             return (found, None) if found else ([], m.group(0))
         return [], None
+
+    def _parts(self, lang: str) -> str:
+        """The document's parts as the parsed corpus has them: 'een inleiding, 1 Definities, …'."""
+        names = TEXTS[lang]["parts"]
+        notes = ids.footnote_numbers(self._ids)
+        shown = [names.get(part, part) for part in ids.parts(self._ids) if part != "fn"]
+        if notes:
+            shown.append(names["fn"].format(first=notes[0], last=notes[-1]))
+        return ", ".join(shown[:-1]) + names["and"] + shown[-1] if len(shown) > 1 else "".join(shown)
 
     # -- asking ----------------------------------------------------------------------
 
@@ -201,16 +194,7 @@ class Assistant:
         self, q: str, lang: str, role: str, named: list[str], bad: str | None, track: str | None
     ) -> Answer:
         if bad:
-            msg = (
-                f"De Stagecode hbo heeft geen onderdeel “{bad}”. De code bestaat uit een inleiding, "
-                "1 Definities, 2 Algemene afspraken studenten, 3A en 3B Stagebegeleiding, "
-                "4 Voorkomen van stagediscriminatie, een slotbepaling en voetnoten 1–5."
-                if lang == "nl"
-                else f"The Stagecode hbo has no part “{bad}”. It consists of an introduction, "
-                "1 Definitions, 2 General agreements for students, 3A and 3B Internship "
-                "supervision, 4 Preventing internship discrimination, a closing provision and "
-                "footnotes 1–5."
-            )
+            msg = TEXTS[lang]["no_such_part"].format(name=bad, parts=self._parts(lang))
             return compose_text(Answer(q, lang, "", True, [], role, ["no_such_provision"], track=track, lead=msg))
         if len(named) == 1:
             hit = Hit(named[0], 1.0)

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from assistant.corpus import ids
 from assistant.domain import Provision
 from assistant.errors import CorpusError
 
@@ -223,13 +224,13 @@ def parse(raw: str) -> list[Provision]:
     pre_paras: list[str] = []
 
     def scope() -> str:
-        return f"{section}{sub}.{group}" if group else f"{section}{sub}"
+        return ids.section_id(section, sub, group)
 
     def path(*extra: str) -> tuple[str, ...]:
         return tuple(x for x in (section, sub, group_title) if x) + extra
 
     def add(pid: str, kind: str, raw_text: str, p: tuple[str, ...], **kw: object) -> None:
-        track = group if group in ("vd", "duaal") else "all"
+        track = group if group in ids.TRACK_GROUPS else "all"
         out.append({"id": pid, "kind": kind, "raw": raw_text, "path": p, "track": track, **kw})
 
     def flush(pid: str) -> None:
@@ -239,7 +240,7 @@ def parse(raw: str) -> list[Provision]:
 
     for i, b in enumerate(body):
         if b.kind in ("heading", "subsection", "extra"):
-            flush(f"{scope()}.intro")
+            flush(ids.intro(scope()))
             if b.kind == "heading":
                 section, sub, group, group_title = b.key, "", "", ""
             elif b.kind == "subsection":
@@ -268,8 +269,7 @@ def parse(raw: str) -> list[Provision]:
             elif nxt == "extra":
                 pending.append(raw_text)  # introduces the next "Aanvullende afspraken"
                 nxt_block = next(x for x in body[i + 1:] if x.kind == "extra")
-                section_scope = f"{section}{sub}.{nxt_block.key}"
-                add(f"{section_scope}.intro", "intro", " ".join(pending), path("intro"))
+                add(ids.intro(ids.section_id(section, sub, nxt_block.key)), "intro", " ".join(pending), path("intro"))
                 pending.clear()
             elif nxt is None:
                 pid = "slot.ondertekend" if _SIGNED.match(raw_text) else "slot"
@@ -279,18 +279,18 @@ def parse(raw: str) -> list[Provision]:
                 pending.append(raw_text)
             continue
         # a bullet
-        flush(f"{scope()}.intro")
+        flush(ids.intro(scope()))
         g = group or SECTION_BULLET_GROUP.get(section, "")
-        key = f"{section}{sub}.{g}" if g else f"{section}{sub}"
+        key = ids.section_id(section, sub, g)
         bullets[scope()] = bullets.get(scope(), 0) + 1
         n = bullets[scope()]
-        pid = f"{key}.{n}"
+        pid = ids.numbered(key, n)
         kind = "ambition" if g == "amb" else "agreement"
-        children = tuple(f"{pid}{letter}" for letter, _ in b.items)
+        children = tuple(ids.item(pid, letter) for letter, _ in b.items)
         add(pid, kind, raw_text, path(str(n)), children=children)
         for letter, lines in b.items:
-            add(f"{pid}{letter}", "item", clean(lines), path(str(n), letter), parent=pid)
-    flush(f"{scope()}.intro")
+            add(ids.item(pid, letter), "item", clean(lines), path(str(n), letter), parent=pid)
+    flush(ids.intro(scope()))
 
     # preamble: skip the title lines; the first paragraph states the purpose, the later
     # ones are split into sentences because each sentence is a rule of its own

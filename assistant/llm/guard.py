@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from assistant.corpus import ids
+
 MIN_FACTUAL_WORDS = 4  # a sentence of fewer words ("Yes.", "Ja, dat klopt.") needs no citation
 ALLOWED_QUOTES = ("stagecode hbo",)  # names that may be quoted without being in a provision
 
@@ -100,15 +102,7 @@ def cited(text: str, sources: Sequence[Source]) -> list[str]:
 
 def named_ids(text: str, known_ids: Iterable[str]) -> list[str]:
     """Structured provision ids ('3B.vd.4', 'fn.3', '2.1') named outside brackets."""
-    plain = _BRACKETS.sub(" ", text)
-    found = []
-    for pid in sorted(set(known_ids), key=len, reverse=True):
-        if not re.search(r"[.\d]", pid):
-            continue  # 'slot' is also a word
-        if re.search(rf"(?<![\w.]){re.escape(pid)}(?![\w]|\.\w)", plain, flags=re.IGNORECASE):
-            found.append(pid)
-            plain = re.sub(re.escape(pid), " ", plain, flags=re.IGNORECASE)
-    return found
+    return ids.mentioned(_BRACKETS.sub(" ", text), known_ids)
 
 
 # -- quotes -------------------------------------------------------------------------------------
@@ -213,11 +207,7 @@ def numbers(text: str) -> list[tuple[str, str]]:
 
 def _strip_refs(text: str, known_ids: Iterable[str]) -> str:
     """Text without bracketed citations, provision ids and section names like '3B' or 'art. 4'."""
-    text = _BRACKETS.sub(" ", text)
-    for pid in sorted(set(known_ids), key=len, reverse=True):
-        if re.search(r"[.\d]", pid):
-            text = re.sub(rf"(?<![\w.]){re.escape(pid)}(?![\w])", " ", text, flags=re.IGNORECASE)
-    text = re.sub(r"(?<![\w.])\d[ab](?![\w])", " ", text, flags=re.IGNORECASE)  # sections 3A, 3B
+    text = ids.without_ids(_BRACKETS.sub(" ", text), known_ids)
     return re.sub(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+", " ", text, flags=re.M)  # list markers
 
 

@@ -1,0 +1,114 @@
+"""The provision-id grammar in one place: how the parser spells ids, how a question or a
+generated answer names them, and the document's parts as the parsed corpus has them.
+
+Ids look like `2.1`, `3A.7`, `3B.vd.2a`, `4.aanv.4`, `4.amb.1`, `3A.intro`, `def.stage`,
+`pre.doel`, `fn.3`, `slot`: a section (a digit, for sections 3 also a subsection letter), then
+an optional group (a track or a kind of list), then a number with an optional item letter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+#: groups inside a section: the two tracks, "additional agreements" and section 4's ambitions
+TRACK_GROUPS = ("vd", "duaal")
+GROUPS = (*TRACK_GROUPS, "aanv", "amb")
+#: ids outside the numbered sections: preamble, definitions, footnotes, the closing provision
+NAMED_PREFIXES = ("pre", "def", "fn", "slot")
+
+
+def section_id(section: str, sub: str = "", group: str = "") -> str:
+    """The scope a numbered provision belongs to: '2', '3A', '3B.vd', '4.aanv'."""
+    return f"{section}{sub}.{group}" if group else f"{section}{sub}"
+
+
+def numbered(scope: str, n: int) -> str:
+    return f"{scope}.{n}"
+
+
+def item(parent: str, letter: str) -> str:
+    return f"{parent}{letter}"
+
+
+def intro(scope: str) -> str:
+    return f"{scope}.intro"
+
+
+_GROUP = "|".join(GROUPS)
+#: text shaped like a provision id; only ids with letters in them ('3B.vd.9', 'def.foo'), so an
+#: amount such as "1.000" never matches (an all-digit id such as '2.1' is found when it exists)
+ID_SHAPE = re.compile(
+    rf"(?<![\w.])(?:[1-4][ab]\.(?:{_GROUP}|\d+)(?:\.(?:\d+[a-z]?|intro))?|[1-4][ab]?\.(?:{_GROUP}|intro)"
+    rf"(?:\.(?:\d+[a-z]?|intro))?|(?:{'|'.join(NAMED_PREFIXES)})\.[a-z0-9]+)(?![\w])",
+    re.IGNORECASE,
+)
+#: a section named on its own in a question: '3A', '3b' (not '3B.')
+SECTION_NAME = re.compile(r"(?<![\w.])([1-9][ab])(?![\w.])", re.IGNORECASE)
+#: a section named in running text, also at the end of a sentence: 'see 3B.'
+SECTION_IN_TEXT = re.compile(r"(?<![\w.])\d[ab](?![\w])", re.IGNORECASE)
+#: "voetnoot 3", "footnote 3"
+FOOTNOTE_NAME = re.compile(r"\b(?:voetnoot|footnote|fn)\s*(\d+)\b", re.IGNORECASE)
+#: "artikel 4", "section 3b", "hoofdstuk 2" (but not "artikel 7.7 WHW")
+PART_NAME = re.compile(
+    r"\b(?:artikel|article|art\.?|section|sectie|paragraaf|paragraph|hoofdstuk|chapter|onderdeel|deel|part)"
+    r"\s*(\d+[a-z]?)\b(?!\.\d)",
+    re.IGNORECASE,
+)
+
+
+def is_structured(pid: str) -> bool:
+    """Whether an id can be told from a word ('slot' is also a Dutch word; '3B.2' is not)."""
+    return bool(re.search(r"[.\d]", pid))
+
+
+def mentioned(text: str, known: Iterable[str]) -> list[str]:
+    """Known ids named in a text as words, longest first ('3B.vd.2a' before '3B.vd.2'), each once."""
+    plain, found = text, []
+    for pid in sorted(set(known), key=len, reverse=True):
+        if not is_structured(pid):
+            continue
+        pattern = rf"(?<![\w.]){re.escape(pid)}(?![\w]|\.\w)"
+        if re.search(pattern, plain, flags=re.IGNORECASE):
+            found.append(pid)
+            plain = re.sub(pattern, " ", plain, flags=re.IGNORECASE)
+    return found
+
+
+@lru_cache(maxsize=8)
+def _any_of(known: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(i) for i in sorted(known, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])({alternatives})(?![\w])", re.IGNORECASE)
+
+
+def first_mentioned(text: str, known: tuple[str, ...]) -> str | None:
+    """The known id named earliest in the text (the longest where several start there), in its
+    corpus spelling. Unlike `mentioned`, a plain-word id such as 'slot' counts too."""
+    m = _any_of(known).search(text)
+    if m is None:
+        return None
+    return next(pid for pid in known if pid.lower() == m.group(1).lower())
+
+
+def without_ids(text: str, known: Iterable[str]) -> str:
+    """The text with every known structured id and section name ('3B') blanked out."""
+    for pid in sorted(set(known), key=len, reverse=True):
+        if is_structured(pid):
+            text = re.sub(rf"(?<![\w.]){re.escape(pid)}(?![\w])", " ", text, flags=re.IGNORECASE)
+    return SECTION_IN_TEXT.sub(" ", text)
+
+
+def parts(ids: Iterable[str]) -> list[str]:
+    """The document's top-level parts in order, from its ids: 'pre', '1', '2', '3A', '3B', '4', 'slot', 'fn'."""
+    out: list[str] = []
+    for pid in ids:
+        head = pid.split(".", 1)[0]
+        part = {"def": "1", "slot": "slot"}.get(head, head)
+        if part not in out:
+            out.append(part)
+    return out
+
+
+def footnote_numbers(ids: Iterable[str]) -> list[int]:
+    return sorted(int(pid[3:]) for pid in ids if pid.startswith("fn.") and pid[3:].isdigit())
