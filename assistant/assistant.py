@@ -152,7 +152,7 @@ class Assistant:
         genuine = strip_injection(q) if is_injection(q) else None
         if genuine:
             q = genuine  # answer the real question; the override attempt is ignored, and said so
-        query, track, _ = resolve(q, conversation)
+        query, track = resolve(q, conversation)
 
         named, bad = self.named(q)
         hits: list[Hit] = []
@@ -174,7 +174,7 @@ class Assistant:
                              cut["cite_min"], cut["cite_ratio"])
         answer.resolved_question = query if query != q else None
         answer.top_similarity = top_similarity
-        # -- optional generative answer (issue 6): guarded, falls back to the answer above --
+        # -- optional generative answer: guarded, falls back to the answer above --
         if llm and self.generator is not None:
             answer = self.generator.generate(answer, self.corpus, conversation, on_token)
         # --

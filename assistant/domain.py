@@ -30,10 +30,6 @@ class Provision:
     footnote_of: str | None = None  # for a footnote: the provision it belongs to
     track: str = "all"  # vd | duaal | all, from the heading it stands under
 
-    @property
-    def section(self) -> str:
-        """Top-level section: 'pre', '1'…'4', 'slot' or 'fn'."""
-        return self.path[0]
 
 
 @dataclass(frozen=True)

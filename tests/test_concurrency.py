@@ -1,4 +1,4 @@
-"""Concurrency (issue 7): 50 simultaneous gradio_client sessions on loopback, 10 questions each,
+"""Concurrency: 50 simultaneous gradio_client sessions on loopback, 10 questions each,
 through the stateful `/chat` endpoint. No errors; every answer is exactly what the same
 conversation gets alone (no history bleeding between users); p50/p95 latency reported.
 

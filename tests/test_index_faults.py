@@ -1,4 +1,4 @@
-"""Index faults (issue 7): deleted, truncated, corrupted, stale, built with another model, a
+"""Index faults: deleted, truncated, corrupted, stale, built with another model, a
 build that crashed, two processes at once — each is detected and rebuilt, or a clear error
 says what to do.
 

@@ -1,4 +1,4 @@
-"""Generative answers (issue 6): backend specs, the prompt, the citation guard, streaming and the
+"""Generative answers: backend specs, the prompt, the citation guard, streaming and the
 fallback to the deterministic answer, with LangChain's fake chat models scripted to answer well,
 hallucinate, cite what was not retrieved, misquote, fail and time out; plus an optional real
 run with llama.cpp and a small GGUF model shipped on PyPI."""

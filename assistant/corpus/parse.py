@@ -37,22 +37,6 @@ PREAMBLE_SLUGS = ("doel", "naleving", "reikwijdte", "afwijken")
 #: not agreements but something else get a group name; section 4 lists the manifest's ambitions
 SECTION_BULLET_GROUP = {"4": "amb"}
 
-EN_SECTIONS = {
-    "Definities": "Definitions",
-    "Algemene afspraken studenten": "General agreements for students",
-    "Stagebegeleiding hogescholen en bedrijven": "Internship supervision by schools and companies",
-    "Voorkomen van stagediscriminatie": "Preventing internship discrimination",
-    "Algemene afspraken ter voorbereiding op stages/werkplekleren":
-        "General agreements in preparation for internships/workplace learning",
-    "Algemene afspraken tijdens stages/werkplekleren":
-        "General agreements during internships/workplace learning",
-}
-EN_TRACK_HEADINGS = {
-    "vd": "Additional agreements for full-time and part-time programmes",
-    "duaal": "Additional agreements for dual programmes",
-    "aanv": "Additional agreements",
-}
-
 
 class ParseError(CorpusError):
     """The text does not have the structure of the Stagecode hbo."""

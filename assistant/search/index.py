@@ -43,7 +43,7 @@ COLLECTION = "provisions"
 MANIFEST = "manifest.json"
 BANK_VECTORS = "bank.npy"
 FORMAT = 3  # bump when the entry layout changes (3: bank questions as a NumPy file, not entries)
-#: Fix (issue 7): with Chroma's default search breadth (ef 10) the 80 nearest entries came
+#: With Chroma's default search breadth (ef 10) the 80 nearest entries came
 #: from an approximate search whose graph differs per process, so the same question got
 #: other citations in another process (42 of the 231 eval questions). A search breadth
 #: above the number of entries (~700) makes the search exhaustive, hence deterministic.
@@ -92,7 +92,7 @@ class Vectors:
     fetched and wrapped as Documents), more than embedding the question itself (~5 ms), while
     a NumPy product over the same vectors takes ~0.1 ms (~0.3 ms with the top k sorted, for
     1,306 entries) and is exact, so deterministic. Chroma stays the persistent store the
-    vectors are read from (issue 7, warm latency).
+    vectors are read from.
     """
 
     matrix: np.ndarray  # (entries, dim), float32, rows of unit length
@@ -140,7 +140,7 @@ def _client(path: Path) -> chromadb.ClientAPI:
 def _forget(path: Path) -> None:
     """Drop Chroma's per-process cached client for `path`, whose files are being replaced.
 
-    Fix (issue 7): Chroma keeps one System per persist directory for the whole process, so
+    Chroma keeps one System per persist directory for the whole process, so
     a second build or a reopen after a rebuild in the same process got the cached System of
     the files that had been moved away ("attempt to write a readonly database"). Popping it
     (not stopping it) lets stores already opened on the old files keep working.
@@ -154,7 +154,7 @@ def _forget(path: Path) -> None:
 def _sqlite_ok(path: Path) -> bool:
     """Whether the store's SQLite file passes `PRAGMA quick_check` (read-only).
 
-    Fix (issue 7): a file corrupted in its data pages can still open and count right.
+    Why: a file corrupted in its data pages can still open and count right.
     """
     import sqlite3
 
@@ -216,7 +216,7 @@ def _lock(root: Path) -> Iterator[None]:
 def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = True) -> Path:
     """Embed every entry into a fresh Chroma store, then swap it in atomically."""
     docs = entries(corpus)
-    # Fix (issue 7): leftovers of a build that crashed are removed (callers hold the lock),
+    # leftovers of a build that crashed are removed (callers hold the lock),
     # and each build gets a fresh directory name, never one Chroma has cached (see _forget).
     for left in (*root.glob(".building-*"), *root.glob(".old-*")):
         _remove(left)
@@ -244,7 +244,7 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
         "built": time.time()}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     del store
-    client.close()  # flush and release the files before they move (issue 7)
+    client.close()  # flush and release the files before they move
     _forget(tmp)
     final = root / "chroma"
     old = root / f".old-{os.getpid()}-{time.time_ns()}"

@@ -52,7 +52,7 @@ UI: dict[str, dict[str, Any]] = {
         "ask": "Ask", "new": "New conversation", "examples": "Example questions",
         "abstained": "⚠ The code does not answer this",
         "error": "⚠ Something went wrong while answering. Please try again.",
-        # optional generative answers (issue 6)
+        # optional generative answers
         "mode": "Answers",
         "modes": {"llm": "Language model ({name}), checked against the code",
                   "standard": "Standard (built from the code's text)"},
@@ -100,7 +100,7 @@ UI: dict[str, dict[str, Any]] = {
         "ask": "Vraag", "new": "Nieuw gesprek", "examples": "Voorbeeldvragen",
         "abstained": "⚠ De code geeft hier geen antwoord op",
         "error": "⚠ Er ging iets mis bij het beantwoorden. Probeer het opnieuw.",
-        # optional generative answers (issue 6)
+        # optional generative answers
         "mode": "Antwoorden",
         "modes": {"llm": "Taalmodel ({name}), gecontroleerd aan de code",
                   "standard": "Standaard (opgebouwd uit de tekst van de code)"},
@@ -403,7 +403,7 @@ def _api_failure(exc: Exception) -> Exception:
 
 
 class _Sessions:
-    """Conversations of `/chat` API callers by Gradio session, in memory only (issue 7).
+    """Conversations of `/chat` API callers by Gradio session, in memory only.
 
     At most `cap` sessions and `turns` turns each; a session unused for `ttl` seconds is
     dropped. Nothing is written anywhere.
@@ -440,7 +440,7 @@ class _Handlers:
         self.assistant = assistant
         self.corpus = assistant.corpus
         self._lock = threading.Lock()  # one question at a time through the retriever
-        self.sessions = _Sessions()  # the `/chat` API's conversations (issue 7)
+        self.sessions = _Sessions()  # the `/chat` API's conversations
 
     def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
             on_token: Any = None, llm: bool = True) -> Answer:
@@ -460,7 +460,7 @@ class _Handlers:
             return self.ask(question, role, answer_lang(lang), Conversation()).to_public_json()
         except InputError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
-        except Exception as exc:  # issue 7: Gradio would print the traceback, question and all
+        except Exception as exc:  # Gradio would print the traceback, question and all
             raise _api_failure(exc) from None
 
     def api_chat(self, question: str, role: str, lang: str, new_conversation: bool,
@@ -505,7 +505,7 @@ class _Handlers:
         ids = [c.id for c in answer.citations]
         return history, conv, sources_html(self.corpus, ids, answer.question, ui_lang(lang_choice)), ""
 
-    # -- optional generative answers (issue 6): the language model's text streams into the chat --
+    # -- optional generative answers: the language model's text streams into the chat --
 
     def mode_choices(self, lang: str) -> list[tuple[str, str]]:
         """The answer-mode picker's choices: the language model (named) or the standard answer."""
@@ -603,7 +603,7 @@ class _Handlers:
             gr.update(label=ui["track"], choices=_choices(ui["tracks"], CHECKLIST_TRACKS)),
             ch_html,
             gr.update(label=ui["export"], value=ch_file),
-            # the answer-mode picker exists only with a language model (issue 6)
+            # the answer-mode picker exists only with a language model
             *([gr.update(label=ui["mode"], choices=self.mode_choices(lang))]
               if self.assistant.generator is not None else []),
         ]
@@ -644,7 +644,7 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
                                     elem_id="role")
                     lang = gr.Radio(_choices(ui["langs"], LANG_CHOICES), value="auto", label=ui["lang"],
                                     elem_id="lang")
-                    # optional generative answers (issue 6): only with a backend configured
+                    # optional generative answers: only with a backend configured
                     mode = (gr.Radio(h.mode_choices("en"), value="llm", label=ui["mode"], elem_id="answer-mode")
                             if assistant.generator is not None else None)
                 conv = gr.State(Conversation())
@@ -710,7 +710,7 @@ def build_app(assistant: Assistant) -> "gr.Blocks":
             return h.api_chat(question, role, lang, new_conversation,
                               getattr(request, "session_hash", None))
 
-        gr.api(chat, api_name="chat")  # issue 7: a stateful endpoint, one conversation per session
+        gr.api(chat, api_name="chat")  # a stateful endpoint, one conversation per session
     return demo
 
 
