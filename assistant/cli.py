@@ -182,7 +182,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.ui.gradio_app import serve
+    from assistant.ui.app import serve
 
     serve(_settings(args), host=args.host, port=args.port)
     return 0

@@ -8,6 +8,10 @@ class StagecodeError(Exception):
     """Base of every error the assistant reports to its user."""
 
 
+class SettingsError(StagecodeError, ValueError):
+    """A setting (an environment variable or a flag) that cannot be used; the message names it."""
+
+
 class InputError(StagecodeError, ValueError):
     """A question or option the assistant cannot take; the message says what to change."""
 

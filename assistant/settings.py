@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.corpus.files import CHECKOUT, CorpusFiles, default_corpus_dir
+from assistant.errors import SettingsError
 
 DEFAULT_EMBEDDINGS = "use-multilingual"
 
@@ -55,6 +56,8 @@ class Settings:
     llm: str = "none"
     #: the STAGECODE_LLM_* values the backend reads (base URL, API key, timeout)
     llm_env: Mapping[str, str] = field(default_factory=dict)
+    #: answers the app computes at once (Gradio's queue); language-model streams have as many again
+    concurrency: int = 4
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -70,6 +73,10 @@ class Settings:
         if (env.get("STAGECODE_LLM") or "").strip():
             values["llm"] = env["STAGECODE_LLM"].strip()
         values["llm_env"] = {k: v for k, v in env.items() if k.startswith("STAGECODE_LLM_")}
+        if (raw := (env.get("STAGECODE_CONCURRENCY") or "").strip()):
+            if not raw.isdigit() or not 1 <= int(raw) <= 64:
+                raise SettingsError(f"STAGECODE_CONCURRENCY must be a whole number from 1 to 64, not {raw!r}")
+            values["concurrency"] = int(raw)
         settings = cls(**values)  # type: ignore[arg-type]
         return settings.with_(**overrides)
 

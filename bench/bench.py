@@ -210,7 +210,7 @@ def child_app(index_dir: str, spec: str) -> dict:
     import httpx
 
     from assistant.build import build
-    from assistant.ui.gradio_app import build_app, launch_app
+    from assistant.ui.app import build_app, launch_app
 
     t0 = time.perf_counter()
     demo = build_app(build(_settings(index_dir, spec), llm=False))

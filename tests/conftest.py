@@ -46,7 +46,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def app_url(assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The Gradio app on a free loopback port, over the session's assistant (one per module)."""
-    from assistant.ui.gradio_app import build_app, launch_app
+    from assistant.ui.app import build_app, launch_app
 
     demo = build_app(assistant)
     port = free_port()

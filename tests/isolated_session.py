@@ -178,7 +178,7 @@ def main(out_path: str) -> int:
 
         from gradio_client import Client
 
-        from assistant.ui.gradio_app import build_app, launch_app
+        from assistant.ui.app import build_app, launch_app
 
         demo = build_app(assistant)
         port = _free_port()

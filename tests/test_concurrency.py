@@ -30,7 +30,7 @@ SERVER = """
 import socket, sys
 from assistant.build import build
 from assistant.settings import Settings
-from assistant.ui.gradio_app import build_app, launch_app
+from assistant.ui.app import build_app, launch_app
 demo = build_app(build(Settings().with_(index_dir=sys.argv[1]), llm=False))
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))

@@ -190,7 +190,7 @@ def assert_safe_markdown(md: str) -> None:
 
 @pytest.fixture(scope="module")
 def handlers(assistant):  # type: ignore[no-untyped-def]
-    from assistant.ui.gradio_app import _Handlers
+    from assistant.ui.handlers import Handlers as _Handlers
 
     return _Handlers(assistant)
 
@@ -212,7 +212,8 @@ def test_chat_shows_no_html_and_no_traceback(handlers, case: Case) -> None:  # t
 @pytest.mark.parametrize("case", [c for c in CASES if isinstance(c.question, str)],
                          ids=[c.kind for c in CASES if isinstance(c.question, str)])
 def test_html_helpers_escape_every_kind_of_input(assistant, case: Case) -> None:  # type: ignore[no-untyped-def]
-    from assistant.ui.gradio_app import browse_html, highlight, sources_html, user_markdown
+    from assistant.ui.browse import browse_html
+    from assistant.ui.views import highlight, sources_html, user_markdown
 
     q = str(case.question)[:3000]
     assert_safe_html(sources_html(assistant.corpus, [EXPENSES, "3B.2"], q, "en"))

@@ -412,7 +412,7 @@ def test_eval_compares_llm_with_deterministic_answers(assistant) -> None:  # typ
 
 def test_ui_streams_the_draft_then_shows_the_checked_answer(make) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("gradio")
-    from assistant.ui.gradio_app import _Handlers
+    from assistant.ui.handlers import Handlers as _Handlers
 
     h = _Handlers(make(FakeListChatModel(responses=[GOOD], sleep=0.005)))  # a character each 5 ms
     updates = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "llm"))

@@ -39,7 +39,7 @@ def test_telemetry_is_off_in_code_not_just_in_run() -> None:
 
     code = (
         "import os\n"
-        "import assistant.search.index, assistant.ui.gradio_app as ui\n"
+        "import assistant.search.index, assistant.ui.app as ui\n"
         "ui._quiet_environment()\n"
         "print(os.environ.get('ANONYMIZED_TELEMETRY'), os.environ.get('GRADIO_ANALYTICS_ENABLED'),"
         " os.environ.get('HF_HUB_OFFLINE'), os.environ.get('HF_HUB_DISABLE_TELEMETRY'))\n"

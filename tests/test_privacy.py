@@ -77,7 +77,7 @@ def test_no_log_or_output_holds_a_question(session) -> None:  # type: ignore[no-
 
 
 def test_the_app_keeps_api_conversations_in_memory_with_a_cap() -> None:
-    from assistant.ui.gradio_app import _Sessions
+    from assistant.ui.sessions import Sessions as _Sessions
 
     sessions = _Sessions(cap=3, ttl=3600, turns=2)
     convs = [sessions.get(f"s{i}") for i in range(5)]
@@ -96,7 +96,8 @@ def test_an_unexpected_api_error_logs_no_question(assistant, monkeypatch: pytest
     """Gradio prints the traceback of an unexpected error; the API turns it into a plain message."""
     import gradio as gr
 
-    from assistant.ui.gradio_app import UI, _Handlers
+    from assistant.ui.handlers import Handlers as _Handlers
+    from assistant.ui.texts import UI
 
     h = _Handlers(assistant)
 

@@ -1,0 +1,154 @@
+"""The Gradio app: layout and wiring of the Ask, Browse and Checklist tabs and the `/ask` and
+`/chat` API endpoints. The only module that imports gradio, and only inside its functions."""
+
+import os
+import tempfile
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from assistant.answering.checklist import CHECKLIST_TRACKS
+from assistant.answering.conversation import Conversation
+from assistant.assistant import MAX_QUESTION, Assistant
+from assistant.build import build
+from assistant.domain import ROLES
+from assistant.settings import Settings, quiet_libraries
+from assistant.ui.browse import browse_html
+from assistant.ui.checklist_view import checklist_html, export_checklist
+from assistant.ui.handlers import Handlers, choices, header_html
+from assistant.ui.texts import LANG_CHOICES, UI, examples
+from assistant.ui.views import sources_html
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+HOST = "127.0.0.1"
+PORT = 7860
+CSS = (files("assistant.ui") / "style.css").read_text(encoding="utf-8")
+
+
+def _quiet_environment() -> None:
+    """No analytics, telemetry or hub calls; uploads and downloads in a private temp dir."""
+    quiet_libraries()
+    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="stagecode-gradio-")
+
+
+def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
+    """The Gradio app: Ask, Browse and Checklist tabs, plus the `/ask` and `/chat` API endpoints.
+
+    Up to `concurrency` answers run at once; with a language model, its streams run in a group
+    of their own, so a slow generation never holds up a deterministic answer or an API call.
+    """
+    _quiet_environment()
+    import gradio as gr
+
+    h = Handlers(assistant)
+    corpus = assistant.corpus
+    ui = UI["en"]
+    private: dict[str, Any] = {"api_visibility": "private"}
+    with gr.Blocks(title="Stagecode hbo", analytics_enabled=False) as demo:
+        header = gr.HTML(header_html("en"), js_on_load=None)
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab(ui["tab_chat"], id="chat", elem_id="tab-chat") as tab_chat:
+                with gr.Row():
+                    role = gr.Radio(choices(ui["roles"], ROLES), value="student", label=ui["role"],
+                                    elem_id="role")
+                    lang = gr.Radio(choices(ui["langs"], LANG_CHOICES), value="auto", label=ui["lang"],
+                                    elem_id="lang")
+                    # optional generative answers: only with a backend configured
+                    mode = (gr.Radio(h.mode_choices("en"), value="llm", label=ui["mode"], elem_id="answer-mode")
+                            if assistant.generator is not None else None)
+                conv = gr.State(Conversation())
+                chatbot = gr.Chatbot(label=ui["chatbot"], height=380, elem_id="chatbot",
+                                     sanitize_html=True, render_markdown=True, allow_tags=False,
+                                     latex_delimiters=[], feedback_options=None, buttons=["copy"])
+                with gr.Row():
+                    question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
+                                          max_length=MAX_QUESTION * 2, elem_id="question")
+                    ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
+                examples_title = gr.Markdown(f"**{ui['examples']}**")
+                with gr.Row():
+                    example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"])
+                                    for q in examples("student", "en")]
+                new_btn = gr.Button(ui["new"], size="sm", variant="secondary", elem_id="new-conversation")
+                sources = gr.HTML(sources_html(corpus, [], "", "en"), elem_id="sources", js_on_load=None)
+            with gr.Tab(ui["tab_browse"], id="browse", elem_id="tab-browse") as tab_browse:
+                search = gr.Textbox(label=ui["search"], placeholder=ui["search_ph"], elem_id="browse-search")
+                browse = gr.HTML(browse_html(corpus, "", "en"), elem_id="browse", js_on_load=None)
+            with gr.Tab(ui["tab_checklist"], id="checklist", elem_id="tab-checklist") as tab_checklist:
+                with gr.Row():
+                    ch_role = gr.Radio(choices(ui["roles"], ROLES), value="student", label=ui["role"],
+                                       elem_id="checklist-role")
+                    ch_track = gr.Radio(choices(ui["tracks"], CHECKLIST_TRACKS), value="vd",
+                                        label=ui["track"], elem_id="checklist-track")
+                download = gr.DownloadButton(ui["export"], value=export_checklist(corpus, "student", "vd", "en"),
+                                             elem_id="export")
+                checklist_view = gr.HTML(checklist_html(corpus, "student", "vd", "en"),
+                                         elem_id="checklist", js_on_load=None)
+
+        chat_out = [chatbot, conv, sources, question]
+        # with a language model the answer streams (respond_stream); without, nothing changes
+        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
+        answering = {"concurrency_limit": concurrency,
+                     "concurrency_id": "llm" if mode is not None else "answer", **private}
+        for trigger in (ask_btn.click, question.submit):
+            trigger(answer_fn, [question, role, lang, chatbot, conv, *extra], chat_out, **answering)
+        for btn in example_btns:
+            btn.click(answer_fn, [btn, role, lang, chatbot, conv, *extra], chat_out, **answering)
+        new_btn.click(h.new_conversation, [lang], chat_out, **private)
+        chatbot.clear(h.new_conversation, [lang], chat_out, **private)
+        role.change(h.role_changed, [role, lang], example_btns, **private)
+        search.change(h.browse, [search, lang], browse, **private)
+        for control in (ch_role, ch_track):
+            control.change(h.checklist_changed, [ch_role, ch_track, lang], [checklist_view, download], **private)
+        named = {"header": header, "tab_chat": tab_chat, "tab_browse": tab_browse,
+                 "tab_checklist": tab_checklist, "role": role, "lang": lang, "chatbot": chatbot,
+                 "question": question, "ask": ask_btn, "new": new_btn, "examples_title": examples_title,
+                 "sources": sources, "search": search, "browse": browse, "ch_role": ch_role,
+                 "ch_track": ch_track, "checklist": checklist_view, "download": download,
+                 **{f"example_{i}": b for i, b in enumerate(example_btns)},
+                 **({"mode": mode} if mode is not None else {})}
+
+        def relabel(*args: Any) -> dict:
+            return {named[name]: update for name, update in h.relabel(*args).items()}
+
+        lang.change(relabel, [lang, role, ch_role, ch_track, search, conv], list(named.values()), **private)
+
+        def on_load(request: gr.Request) -> list:
+            return h.on_load(dict(request.query_params) if request is not None else {})
+
+        demo.load(on_load, None, [tabs, search, browse, lang], **private)
+        api = {"concurrency_limit": concurrency, "concurrency_id": "answer"}
+        gr.api(h.api_ask, api_name="ask", **api)
+
+        def chat(question: str, role: str = "student", lang: str = "auto", new_conversation: bool = False,
+                 request: gr.Request = None) -> dict:  # type: ignore[assignment]
+            """Answer a question in this API session's conversation (follow-ups work), citing
+            the provisions. role: student | company | staff. lang: auto | nl | en.
+            new_conversation: start over. Returns the /ask shape plus resolved_question."""
+            return h.api_chat(question, role, lang, new_conversation,
+                              getattr(request, "session_hash", None))
+
+        gr.api(chat, api_name="chat", **api)  # a stateful endpoint, one conversation per session
+    return demo
+
+
+def launch_app(demo: "gr.Blocks", host: str = HOST, port: int = PORT, prevent_thread_lock: bool = False,
+               quiet: bool = False) -> Any:
+    """Launch locally: no share link, no analytics, no monitoring, no run history."""
+    import gradio as gr
+
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    return demo.launch(
+        server_name=host, server_port=port, share=False, prevent_thread_lock=prevent_thread_lock,
+        show_error=False, quiet=quiet, ssr_mode=False, mcp_server=False, pwa=False,
+        enable_monitoring=False, run_history=False, footer_links=["api"],
+        theme=theme, css=CSS, inbrowser=False,
+    )
+
+
+def serve(settings: Settings, host: str = HOST, port: int = PORT) -> None:
+    """Load the assistant (building the index if missing) and serve the app until stopped."""
+    _quiet_environment()
+    launch_app(build_app(build(settings, progress=True), settings.concurrency), host, port)

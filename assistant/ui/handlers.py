@@ -1,0 +1,229 @@
+"""The functions behind the app's events and API endpoints; one instance per app.
+
+The assistant, its index and models are read-only once loaded, so the handlers hold no lock:
+each browser session has its own conversation (Gradio state), each `/chat` caller its own
+(`Sessions`), and Gradio's queue bounds how many answers run at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.answering.checklist import CHECKLIST_TRACKS
+from assistant.answering.conversation import Conversation
+from assistant.assistant import Assistant, InputError
+from assistant.domain import ROLES, Answer
+from assistant.ui.browse import browse_html, find_id
+from assistant.ui.checklist_view import checklist_html, export_checklist
+from assistant.ui.sessions import Sessions
+from assistant.ui.texts import LANG_CHOICES, UI, answer_lang, examples, ui_lang
+from assistant.ui.views import chat_markdown, esc, md_escape, sources_html, user_markdown
+
+
+def choices(mapping: dict[str, str], keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(mapping[k], k) for k in keys]
+
+
+def header_html(lang: str) -> str:
+    ui = UI[lang]
+    return f'<h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1><div class="sc-notice">{esc(ui["notice"])}</div>'
+
+
+def _api_failure(exc: Exception) -> Exception:
+    """An unexpected error in an API call: logged by its type only (a message or traceback could
+    hold the question), and a generic message for the caller — as the chat does."""
+    import gradio as gr
+
+    print(f"stagecode ui: answering failed: {type(exc).__name__}")
+    return gr.Error(UI["en"]["error"], print_exception=False)
+
+
+class Handlers:
+    """The functions behind the app's events; one instance per app, shared by all sessions."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.corpus = assistant.corpus
+        self.sessions = Sessions()  # the `/chat` API's conversations
+
+    def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
+            on_token: Any = None, llm: bool = True) -> Answer:
+        return self.assistant.ask(question, role, lang, conv, on_token=on_token, llm=llm)
+
+    def api_ask(self, question: str, role: str = "student", lang: str = "auto") -> dict:
+        """Answer one question about the Stagecode hbo, citing its provisions.
+
+        role: student | company | staff. lang: auto (the question's language) | nl | en.
+        Returns {language, answer, abstained, citations: [{id, label, text, text_en}]}, as
+        `stagecode ask --json`. Each call is a fresh conversation; nothing is stored.
+        """
+        import gradio as gr
+
+        try:
+            return self.ask(question, role, answer_lang(lang), Conversation()).to_public_json()
+        except InputError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # Gradio would print the traceback, question and all
+            raise _api_failure(exc) from None
+
+    def api_chat(self, question: str, role: str, lang: str, new_conversation: bool,
+                 session: str | None) -> dict:
+        """`/ask` with memory: follow-ups resolve against the same API session's earlier turns.
+
+        Returns the `/ask` shape plus `resolved_question` (the question as searched, when a
+        follow-up was joined to the previous turn). The conversation is kept in memory only,
+        per Gradio session (each gradio_client `Client` is one), and dropped when unused.
+        """
+        import gradio as gr
+
+        conv = self.sessions.get(session, new_conversation) if session else Conversation()
+        try:
+            answer = self.ask(question, role, answer_lang(lang), conv)
+        except InputError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        except Exception as exc:  # as in api_ask
+            raise _api_failure(exc) from None
+        return answer.to_public_json() | {"resolved_question": answer.resolved_question}
+
+    def respond(self, question: str, role: str, lang_choice: str, history: list | None,
+                conv: Conversation | None, on_token: Any = None,
+                llm: bool = True) -> tuple[list, Conversation, Any, str]:
+        import gradio as gr
+
+        history = list(history or [])
+        conv = conv if isinstance(conv, Conversation) else Conversation()
+        user = user_markdown(question)
+        if user.strip():
+            history.append({"role": "user", "content": user})
+        try:
+            answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm)
+        except InputError as exc:
+            history.append({"role": "assistant", "content": f"**⚠** {md_escape(str(exc))}"})
+            return history, conv, gr.update(), question
+        except Exception as exc:  # never show a traceback in the chat
+            print(f"stagecode ui: answering failed: {type(exc).__name__}")
+            history.append({"role": "assistant", "content": UI[ui_lang(lang_choice)]["error"]})
+            return history, conv, gr.update(), question
+        history.append({"role": "assistant", "content": chat_markdown(answer)})
+        ids = [c.id for c in answer.citations]
+        return history, conv, sources_html(self.corpus, ids, answer.question, ui_lang(lang_choice)), ""
+
+    # -- optional generative answers: the language model's text streams into the chat --
+
+    def mode_choices(self, lang: str) -> list[tuple[str, str]]:
+        """The answer-mode picker's choices: the language model (named) or the standard answer."""
+        gen = self.assistant.generator
+        modes = UI[lang]["modes"]
+        return [(modes["llm"].format(name=gen.name if gen else "?"), "llm"), (modes["standard"], "standard")]
+
+    def respond_stream(self, question: str, role: str, lang_choice: str, history: list | None,
+                       conv: Conversation | None, mode: str = "llm") -> Iterator[tuple]:
+        """Like `respond`, showing the language model's text as it comes, then the checked answer."""
+        import gradio as gr
+
+        if mode == "standard" or self.assistant.generator is None:
+            yield self.respond(question, role, lang_choice, history, conv, llm=False)
+            return
+        conv = conv if isinstance(conv, Conversation) else Conversation()
+        shown = list(history or [])
+        user = user_markdown(question)
+        if user.strip():
+            shown.append({"role": "user", "content": user})
+        tokens: queue.Queue[str | None] = queue.Queue()
+        done: dict[str, tuple] = {}
+
+        def work() -> None:
+            try:
+                done["out"] = self.respond(question, role, lang_choice, history, conv, tokens.put)
+            finally:
+                tokens.put(None)
+
+        threading.Thread(target=work, name="stagecode-ui-answer", daemon=True).start()
+        checking = f"*{md_escape(UI[ui_lang(lang_choice)]['checking'])}*"
+        yield [*shown, {"role": "assistant", "content": checking}], conv, gr.update(), gr.update()
+        text, finished = "", False
+        while not finished:
+            pieces = [tokens.get()]
+            while True:
+                try:
+                    pieces.append(tokens.get_nowait())
+                except queue.Empty:
+                    break
+            finished = None in pieces
+            text += "".join(p for p in pieces if p)
+            if text and not finished:
+                draft = {"role": "assistant", "content": f"{checking}\n\n{md_escape(text)}"}
+                yield [*shown, draft], conv, gr.update(), gr.update()
+        if "out" in done:
+            yield done["out"]
+        else:  # respond itself failed (it catches answering errors, so this is unexpected)
+            yield [*shown, {"role": "assistant", "content": UI[ui_lang(lang_choice)]["error"]}], conv, \
+                gr.update(), question
+
+    # --
+
+    def new_conversation(self, lang_choice: str) -> tuple[list, Conversation, str, str]:
+        return [], Conversation(), sources_html(self.corpus, [], "", ui_lang(lang_choice)), ""
+
+    def role_changed(self, role: str, lang_choice: str) -> list:
+        import gradio as gr
+
+        return [gr.update(value=q) for q in examples(role, ui_lang(lang_choice))]
+
+    def checklist_changed(self, role: str, track: str, lang_choice: str) -> tuple[str, str]:
+        lang = ui_lang(lang_choice)
+        return checklist_html(self.corpus, role, track, lang), export_checklist(self.corpus, role, track, lang)
+
+    def browse(self, query: str, lang_choice: str) -> str:
+        return browse_html(self.corpus, query, ui_lang(lang_choice))
+
+    def relabel(self, lang_choice: str, role: str, ch_role: str, ch_track: str, query: str,
+                conv: Conversation | None) -> dict[str, Any]:
+        """Every label of the interface in the chosen language (auto → English), by the name of
+        the component it goes to (see `build_app`)."""
+        import gradio as gr
+
+        lang = ui_lang(lang_choice)
+        ui = UI[lang]
+        last = conv.last if isinstance(conv, Conversation) else None
+        roles = choices(ui["roles"], ROLES)
+        ch_html, ch_file = self.checklist_changed(ch_role, ch_track, lang_choice)
+        out: dict[str, Any] = {
+            "header": header_html(lang),
+            "tab_chat": gr.update(label=ui["tab_chat"]),
+            "tab_browse": gr.update(label=ui["tab_browse"]),
+            "tab_checklist": gr.update(label=ui["tab_checklist"]),
+            "role": gr.update(label=ui["role"], choices=roles),
+            "lang": gr.update(label=ui["lang"], choices=choices(ui["langs"], LANG_CHOICES)),
+            "chatbot": gr.update(label=ui["chatbot"]),
+            "question": gr.update(label=ui["question"], placeholder=ui["placeholder"]),
+            "ask": gr.update(value=ui["ask"]),
+            "new": gr.update(value=ui["new"]),
+            "examples_title": f"**{ui['examples']}**",
+            "sources": sources_html(self.corpus, last.cited if last else [], last.question if last else "", lang),
+            "search": gr.update(label=ui["search"], placeholder=ui["search_ph"]),
+            "browse": browse_html(self.corpus, query, lang),
+            "ch_role": gr.update(label=ui["role"], choices=roles),
+            "ch_track": gr.update(label=ui["track"], choices=choices(ui["tracks"], CHECKLIST_TRACKS)),
+            "checklist": ch_html,
+            "download": gr.update(label=ui["export"], value=ch_file),
+        }
+        out |= {f"example_{i}": gr.update(value=q) for i, q in enumerate(examples(role, lang))}
+        if self.assistant.generator is not None:  # the answer-mode picker exists only then
+            out["mode"] = gr.update(label=ui["mode"], choices=self.mode_choices(lang))
+        return out
+
+    def on_load(self, params: dict[str, str]) -> list:
+        """Deep links: `?id=3B.vd.4` opens Browse at that provision; `?lang=nl` sets the language."""
+        import gradio as gr
+
+        lang = params.get("lang", "").lower()
+        lang_update = gr.update(value=lang) if lang in ("nl", "en") else gr.update()
+        pid = find_id(self.corpus, params.get("id", ""))
+        if pid is None:
+            return [gr.update(), gr.update(), gr.update(), lang_update]
+        ui_language = lang if lang in ("nl", "en") else "en"
+        return [gr.Tabs(selected="browse"), pid, browse_html(self.corpus, pid, ui_language), lang_update]

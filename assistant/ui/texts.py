@@ -1,0 +1,38 @@
+"""The app's interface texts, one data file per language (`texts/en.yaml`, `texts/nl.yaml`),
+and the small rules that pick the interface and answer language from the picker."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+LANGUAGES = ("en", "nl")
+LANG_CHOICES = ("auto", "nl", "en")
+
+
+@cache
+def _load() -> dict[str, dict[str, Any]]:
+    folder = files("assistant.ui") / "texts"
+    return {lang: yaml.safe_load((folder / f"{lang}.yaml").read_text(encoding="utf-8")) for lang in LANGUAGES}
+
+
+#: every string of the interface by language: UI["nl"]["ask"]
+UI: dict[str, dict[str, Any]] = _load()
+
+
+def ui_lang(lang_choice: str | None) -> str:
+    """The language of the interface for a language-picker value (auto → English)."""
+    return "nl" if lang_choice == "nl" else "en"
+
+
+def answer_lang(lang_choice: str | None) -> str | None:
+    """The `lang` argument of `Assistant.ask` for a picker value: None lets it detect."""
+    choice = (lang_choice or "auto").strip().lower()
+    return None if choice == "auto" else choice
+
+
+def examples(role: str, lang: str) -> list[str]:
+    return list(UI[lang]["examples_by_role"].get(role, UI[lang]["examples_by_role"]["student"]))
