@@ -26,10 +26,10 @@ def build(settings: Settings | None = None, *, progress: bool = False, rebuild: 
     quiet_libraries()
     from assistant.assistant import Assistant
     from assistant.corpus.corpus import load_corpus
-    from assistant.learn.store import learned_model
     from assistant.search.embeddings import load_embeddings
     from assistant.search.index import open_index
     from assistant.search.retrieve import Retriever
+    from assistant.training.store import learned_model
 
     settings = settings or Settings.from_env()
     generator = None

@@ -172,8 +172,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from assistant.corpus.corpus import load_corpus
-    from assistant.learn.store import train_and_ship
     from assistant.search.embeddings import load_embeddings
+    from assistant.training.store import train_and_ship
 
     settings = _settings(args)
     settings.report_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@ message says what to change, so the CLI and the UI catch the one base and print 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class StagecodeError(Exception):
     """Base of every error the assistant reports to its user."""
@@ -18,6 +20,15 @@ class InputError(StagecodeError, ValueError):
 
 class CorpusError(StagecodeError, ValueError):
     """The source, the curated layer or the question bank cannot be used as it is."""
+
+
+class SourceError(CorpusError):
+    """A source document cannot be read; the message names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
 
 
 class IndexBuildError(StagecodeError, RuntimeError):

@@ -14,7 +14,7 @@ from assistant.answering.conversation import MAX_CONTEXT, Conversation
 from assistant.corpus.corpus import load_corpus
 from assistant.learn.bank import KINDS, bank_hash, load_bank
 from assistant.learn.model import LearnedModel
-from assistant.learn.store import expected_meta, shipped_path
+from assistant.training.store import expected_meta, shipped_path
 
 CORPUS = load_corpus()
 BANK = CORPUS.files.bank
@@ -183,7 +183,7 @@ def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
 @pytest.mark.slow
 def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     """`stagecode train` from this checkout gives the shipped model's arrays and thresholds."""
-    from assistant.learn.store import train_and_ship
+    from assistant.training.store import train_and_ship
 
     out = tmp_path / "model.npz"
     assert train_and_ship(CORPUS, assistant.retriever.embeddings, out=out) == 0

@@ -15,6 +15,14 @@ from functools import lru_cache
 #: groups inside a section: the two tracks, "additional agreements" and section 4's ambitions
 TRACK_GROUPS = ("vd", "duaal")
 GROUPS = (*TRACK_GROUPS, "aanv", "amb")
+#: how a group reads in a provision's label, in Dutch and English: '3B › voltijd/deeltijd › 4'
+GROUP_LABELS = {
+    "vd": ("voltijd/deeltijd", "full-time/part-time"),
+    "duaal": ("duaal", "dual"),
+    "aanv": ("aanvullende afspraak", "additional agreement"),
+    "amb": ("ambitie", "ambition"),
+    "intro": ("inleiding", "introduction"),
+}
 #: ids outside the numbered sections: preamble, definitions, footnotes, the closing provision
 NAMED_PREFIXES = ("pre", "def", "fn", "slot")
 

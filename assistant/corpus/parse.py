@@ -351,24 +351,9 @@ def _labels(o: dict) -> tuple[str, str]:
     head, *rest = pid.split(".")
     nl_parts, en_parts = [head], [head]
     for part in rest:
-        if part == "vd":
-            nl_parts.append("voltijd/deeltijd")
-            en_parts.append("full-time/part-time")
-        elif part == "duaal":
-            nl_parts.append("duaal")
-            en_parts.append("dual")
-        elif part == "aanv":
-            nl_parts.append("aanvullende afspraak")
-            en_parts.append("additional agreement")
-        elif part == "amb":
-            nl_parts.append("ambitie")
-            en_parts.append("ambition")
-        elif part == "intro":
-            nl_parts.append("inleiding")
-            en_parts.append("introduction")
-        else:
-            nl_parts.append(part)
-            en_parts.append(part)
+        nl, en = ids.GROUP_LABELS.get(part, (part, part))
+        nl_parts.append(nl)
+        en_parts.append(en)
     return " › ".join(nl_parts), " › ".join(en_parts)
 
 

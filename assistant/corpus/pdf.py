@@ -26,7 +26,7 @@ from pypdf import PageObject, PdfReader
 from pypdf.errors import DependencyError
 from pypdf.generic import ContentStream
 
-from assistant.corpus.source import SourceError
+from assistant.errors import SourceError
 
 #: a line change is a paragraph gap when it is this much larger than the normal spacing
 GAP_FACTOR = 1.4

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.errors import CorpusError
-
-
-class SourceError(CorpusError):
-    """A source document cannot be read; the message names the file and the problem."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
+from assistant.errors import SourceError
 
 
 def read_source(path: Path | str) -> str:

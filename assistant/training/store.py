@@ -35,7 +35,7 @@ def learned_model(corpus: Corpus, embeddings: object, index_root: Path, bank: st
             model = LearnedModel.load(path)
             if model.fits(expected):
                 return model
-    from assistant.learn.train import run
+    from assistant.training.train import run
 
     def log(msg: str) -> None:
         if progress:
@@ -52,7 +52,7 @@ def train_and_ship(corpus: Corpus, embeddings: object, out: Path | None = None,
     """`stagecode train`: fit the models for an embedding model and write them into the package
     (or to `out`), with the out-of-pass report."""
     from assistant.learn.bank import bank_hash
-    from assistant.learn.train import report, run
+    from assistant.training.train import report, run
 
     expected = expected_meta(corpus, embeddings, bank_hash(corpus.files.bank))
     model, figures = run(corpus, corpus.files.bank, embeddings, expected)
