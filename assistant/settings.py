@@ -8,6 +8,7 @@ environment variable read at import time.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,14 +28,19 @@ OFFLINE_ENVIRONMENT = {
 }
 
 
-def quiet_libraries() -> None:
+def quiet_libraries(app: bool = False) -> None:
     """Set the offline/no-telemetry switches the libraries read, unless the user set them.
 
     Libraries read these from the process environment, so this is the one place we write it;
-    it must run before chromadb, gradio or huggingface_hub is imported.
+    it must run before chromadb, gradio or huggingface_hub is imported. For the app, Gradio's
+    analytics are off whatever was set, and its temporary files go to a private folder.
     """
     for key, value in OFFLINE_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+    if app:
+        os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+        if not os.environ.get("GRADIO_TEMP_DIR"):
+            os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="stagecode-gradio-")
 
 
 def default_index_dir() -> Path:

@@ -463,8 +463,8 @@ def test_openai_compatible_server_end_to_end(assistant, monkeypatch) -> None:  #
     pytest.importorskip("langchain_openai", reason="langchain-openai is an optional extra")
     server, requests = _openai_compatible_server(GOOD)
     try:
-        monkeypatch.setenv(ENV_BASE_URL, f"http://127.0.0.1:{server.server_port}/v1")
-        gen = Generator.from_spec("openai:local-model", timeout=20)
+        env = {ENV_BASE_URL: f"http://127.0.0.1:{server.server_port}/v1"}
+        gen = Generator.from_spec("openai:local-model", timeout=20, env=env)
         chunks: list[str] = []
         answer = Assistant(assistant.corpus, assistant.retriever, gen).ask(TRAVEL, on_token=chunks.append)
     finally:

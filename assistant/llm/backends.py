@@ -73,8 +73,9 @@ class BackendSpec:
 
 
 def parse_spec(spec: str | None = None, env: Mapping[str, str] | None = None) -> BackendSpec | None:
-    """The backend for a spec (None: read `STAGECODE_LLM`); None for `none` or nothing set."""
-    env = os.environ if env is None else env
+    """The backend for a spec (None: `STAGECODE_LLM` in `env`, the settings' STAGECODE_LLM_*
+    values); None for `none` or nothing set."""
+    env = env or {}
     raw = (env.get(ENV_SPEC, "") if spec is None else spec).strip()
     if not raw or raw.lower() == "none":
         return None
@@ -101,7 +102,7 @@ def parse_spec(spec: str | None = None, env: Mapping[str, str] | None = None) ->
 
 def timeout_from_env(env: Mapping[str, str] | None = None) -> float:
     """Seconds to wait for a whole generated answer (`STAGECODE_LLM_TIMEOUT`, default 60)."""
-    env = os.environ if env is None else env
+    env = env or {}
     raw = (env.get(ENV_TIMEOUT) or "").strip()
     if not raw:
         return DEFAULT_TIMEOUT

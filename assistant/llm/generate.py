@@ -229,8 +229,8 @@ class Generator:
     @classmethod
     def from_spec(cls, spec: str | None = None, timeout: float | None = None,
                   env: Mapping[str, str] | None = None) -> Generator | None:
-        """The generator for a backend spec (None: `STAGECODE_LLM`); None for `none`. `env`
-        holds the backend's STAGECODE_LLM_* settings (default: the process environment)."""
+        """The generator for a backend spec; None for `none`. `env` holds the backend's
+        STAGECODE_LLM_* settings (see `Settings.llm_env`)."""
         parsed = parse_spec(spec, env)
         if parsed is None:
             return None

@@ -1,8 +1,6 @@
 """The Gradio app: layout and wiring of the Ask, Browse and Checklist tabs and the `/ask` and
 `/chat` API endpoints. The only module that imports gradio, and only inside its functions."""
 
-import os
-import tempfile
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +26,7 @@ CSS = (files("assistant.ui") / "style.css").read_text(encoding="utf-8")
 
 def _quiet_environment() -> None:
     """No analytics, telemetry or hub calls; uploads and downloads in a private temp dir."""
-    quiet_libraries()
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    if not os.environ.get("GRADIO_TEMP_DIR"):
-        os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="stagecode-gradio-")
+    quiet_libraries(app=True)
 
 
 def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
