@@ -38,6 +38,7 @@ def build(settings: Settings | None = None, *, progress: bool = False, rebuild: 
 
         generator = Generator.from_spec(settings.llm, env=settings.llm_env)
     corpus = corpus or load_corpus(settings.corpus_files)
+    corpus.require_complete()
     emb = embeddings or load_embeddings(settings.embeddings)
     index = open_index(corpus, emb, settings.index_dir, progress, rebuild)
     model = learned_model(corpus, emb, settings.index_dir, index.manifest.get("bank", ""), progress)

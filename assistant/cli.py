@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -184,7 +185,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.ui.app import serve
 
-    serve(_settings(args), host=args.host, port=args.port)
+    if not 1 <= args.port <= 65535:
+        print(f"error: --port must be from 1 to 65535, not {args.port}", file=sys.stderr)
+        return 2
+    try:
+        serve(_settings(args), host=args.host, port=args.port)
+    except OSError as exc:  # the port is taken, or the host is not an address of this machine
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -237,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a terminal that cannot show a character gets '?'
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     if getattr(args, "role", None) and args.role not in ROLES:
         print(f"error: unknown role {args.role!r}; choose one of: {', '.join(ROLES)}", file=sys.stderr)
@@ -251,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     except StagecodeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `stagecode corpus list | head -1`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(args: list[str], index_dir: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = os.environ | {"STAGECODE_INDEX_DIR": index_dir}
+def run(args: list[str], index_dir: str, stdin: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"STAGECODE_INDEX_DIR": index_dir} | (env or {})
     return subprocess.run([sys.executable, "-m", "assistant.cli", *args], input=stdin, env=env,
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
@@ -100,6 +101,9 @@ def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     ["ask", "Do I get paid?", "--embeddings", "no-such-model"],
     ["index", "--embeddings", "no-such-model"],
     ["serve", "--llm", "nonsense:"],
+    ["serve", "--port", "99999"],
+    ["train", "--embeddings", "no-such-model"],
+    ["eval", "--quick", "--embeddings", "no-such-model"],
 ])
 def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: list[str]) -> None:
     proc = run(args, cli_index)
@@ -107,3 +111,51 @@ def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: 
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+
+
+def _one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_a_bad_setting_is_one_error_line(cli_index: str) -> None:
+    line = _one_error_line(run(["ask", "Do I get paid?"], cli_index, env={"STAGECODE_CONCURRENCY": "lots"}))
+    assert "STAGECODE_CONCURRENCY" in line
+
+
+def test_a_cut_source_or_a_missing_curated_layer_is_refused(cli_index: str, tmp_path: Path) -> None:
+    full = (ROOT / "corpus" / "stagecode-hbo-2025.txt").read_text(encoding="utf-8")
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    (cut / "stagecode-hbo-2025.txt").write_text(full[:5000], encoding="utf-8")
+    (cut / "curated.yaml").write_text((ROOT / "corpus" / "curated.yaml").read_text(encoding="utf-8"),
+                                      encoding="utf-8")
+    line = _one_error_line(run(["ask", "Do I get paid?"], str(tmp_path / "i1"), env={"STAGECODE_CORPUS_DIR": str(cut)}))
+    assert "the curated layer has 62" in line and "whole code" in line
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "stagecode-hbo-2025.txt").write_text(full, encoding="utf-8")
+    env = {"STAGECODE_CORPUS_DIR": str(bare)}
+    assert "no curated layer" in _one_error_line(run(["ask", "Do I get paid?"], str(tmp_path / "i2"), env=env))
+    assert "no curated layer" in _one_error_line(run(["corpus", "stamp"], str(tmp_path / "i2"), env=env))
+
+
+def test_serve_on_a_busy_port_is_one_error_line(cli_index: str) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        line = _one_error_line(run(["serve", "--port", str(s.getsockname()[1])], cli_index))
+    assert "cannot serve on 127.0.0.1" in line
+
+
+def test_a_closed_pipe_and_an_ascii_terminal_are_no_traceback(cli_index: str) -> None:
+    proc = subprocess.run(f"{sys.executable} -m assistant.cli corpus list | head -1", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("pre.doel") and "Traceback" not in proc.stderr, proc.stderr
+    ascii_env = {"PYTHONIOENCODING": "ascii"}
+    asked = run(["ask", "Krijg ik mijn reiskosten vergoed?"], cli_index, env=ascii_env)  # quotes “…”
+    assert asked.returncode == 0 and "Traceback" not in asked.stderr and "?" in asked.stdout

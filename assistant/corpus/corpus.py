@@ -84,6 +84,18 @@ class Corpus:
         title = self.title(pid, lang)
         return f"{base} · {title}" if title else base
 
+    def require_complete(self) -> None:
+        """Refuse to answer from a source that lacks provisions the curated layer has (a cut or
+        wrong file), or from a corpus without its curated layer."""
+        if not self.curation:
+            raise CorpusError(f"{self.files.curated}: no curated layer; the assistant needs it to answer")
+        missing = [pid for pid in self.curation if pid not in self.by_id]
+        if missing:
+            raise CorpusError(
+                f"the source parses to {len(self.provisions)} provisions but the curated layer has "
+                f"{len(self.curation)}; missing {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}. "
+                f"Is {self.files.source} the whole code?")
+
     def problems(self) -> list[str]:
         """Validation: every id curated, no orphan entries, no entry written for other text."""
         out = []
@@ -168,6 +180,8 @@ def stamp_curated(corpus: Corpus) -> list[str]:
     stale and returned. Edits the file as text, so comments and layout stay.
     """
     path = corpus.files.curated
+    if not path.is_file():
+        raise CorpusError(f"{path}: no curated layer to stamp")
     lines = path.read_text(encoding="utf-8").splitlines()
     out: list[str] = []
     left: list[str] = []
