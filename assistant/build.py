@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 
 def build(settings: Settings | None = None, *, progress: bool = False, rebuild: bool = False,
           corpus: Corpus | None = None, embeddings: Embeddings | None = None,
-          llm: bool = True) -> Assistant:
+          llm: bool = True, check_store: bool = False) -> Assistant:
     """Open (building if needed) the index and learned model for the settings' corpus and model.
 
     The language-model backend is set up first, so a bad spec fails before the slow part.
     `corpus` and `embeddings` may be passed in when the caller already has them (the eval
-    compares models on one corpus); `llm=False` leaves the generative path out.
+    compares models on one corpus); `llm=False` leaves the generative path out; `check_store`
+    also cross-checks the Chroma store (slower; `stagecode index` does).
     """
     quiet_libraries()
     from assistant.assistant import Assistant
@@ -40,6 +41,6 @@ def build(settings: Settings | None = None, *, progress: bool = False, rebuild: 
     corpus = corpus or load_corpus(settings.corpus_files)
     corpus.require_complete()
     emb = embeddings or load_embeddings(settings.embeddings)
-    index = open_index(corpus, emb, settings.index_dir, progress, rebuild)
+    index = open_index(corpus, emb, settings.index_dir, progress, rebuild, check_store)
     model = learned_model(corpus, emb, settings.index_dir, index.manifest.get("bank", ""), progress)
     return Assistant(corpus, Retriever(corpus, index, emb, model), generator)

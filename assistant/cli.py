@@ -159,7 +159,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from assistant.build import build
 
     a = build(_settings(args), progress=args.rebuild or sys.stderr.isatty(), rebuild=args.rebuild,
-              llm=False)
+              llm=False, check_store=True)
     m = a.retriever.index.manifest
     print(f"index at {a.retriever.index.path}: {m.get('entries')} entries, model {m.get('embeddings')}, corpus {m.get('corpus')}")
     return 0

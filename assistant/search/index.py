@@ -2,9 +2,13 @@
 
 Each provision is embedded several ways — its Dutch text, English rendering, summaries and
 title — all carrying the provision id (LangChain's multi-vector pattern); the question bank's
-questions are embedded into a checksummed NumPy file beside the store. A manifest records
-what the index was built from; a missing, stale or unreadable index is rebuilt, under a file
-lock so two processes never build at once.
+questions are embedded too. The build writes the Chroma store and, beside it, the same entry
+vectors and the bank vectors as checksummed NumPy files: the answer path reads only those
+(after their checksums, shapes and a self-search probe pass), never Chroma's native files, so
+a damaged file can cause a rebuild but never a crash, and answering needs no chromadb import.
+A manifest records what the index was built from; a missing, stale or damaged index is
+rebuilt under a file lock, so two processes never build at once. `verify_store` cross-checks
+the Chroma store itself in a child process (`stagecode index`).
 """
 
 from __future__ import annotations
@@ -14,35 +18,41 @@ import hashlib
 import json
 import os
 import shutil
+import stat
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+from langchain_community.retrievers import BM25Retriever
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+
+from assistant.corpus.corpus import Corpus
+from assistant.errors import IndexBuildError
+from assistant.learn.bank import bank_hash
 from assistant.settings import quiet_libraries
+from assistant.text.tokens import analyze
 
-quiet_libraries()  # before chromadb is imported: it reads its telemetry switch at import
-
-import chromadb  # noqa: E402
-import numpy as np  # noqa: E402
-from chromadb.config import Settings  # noqa: E402
-from langchain_chroma import Chroma  # noqa: E402
-from langchain_community.retrievers import BM25Retriever  # noqa: E402
-from langchain_core.documents import Document  # noqa: E402
-from langchain_core.embeddings import Embeddings  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from assistant.corpus.corpus import Corpus  # noqa: E402
-from assistant.errors import IndexBuildError  # noqa: E402
-from assistant.learn.bank import bank_hash  # noqa: E402
-from assistant.text.tokens import analyze  # noqa: E402
+if TYPE_CHECKING:
+    import chromadb
+    from langchain_chroma import Chroma
 
 COLLECTION = "provisions"
 MANIFEST = "manifest.json"
 BANK_VECTORS = "bank.npy"
-FORMAT = 3  # bump when the entry layout changes (3: bank questions as a NumPy file, not entries)
+ENTRY_VECTORS = "vectors.npy"
+ENTRY_IDS = "entries.json"
+#: bump when the layout changes (4: entry vectors as a NumPy file the answer path reads)
+FORMAT = 4
+MAX_MANIFEST_BYTES = 1 << 20
 #: With Chroma's default search breadth (ef 10) the 80 nearest entries came
 #: from an approximate search whose graph differs per process, so the same question got
 #: other citations in another process (42 of the 231 eval questions). A search breadth
@@ -99,14 +109,11 @@ class Vectors:
     pids: list[str]
     fields: list[str]
 
-    @classmethod
-    def from_store(cls, store: Chroma) -> Vectors:
-        got = store.get(include=["embeddings", "metadatas"])
-        matrix = np.asarray(got["embeddings"], dtype=np.float32)
+    @staticmethod
+    def unit(rows: list[list[float]] | np.ndarray) -> np.ndarray:
+        matrix = np.asarray(rows, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        matrix /= np.where(norms == 0, 1.0, norms)
-        metas = got["metadatas"]
-        return cls(matrix, [m["pid"] for m in metas], [m.get("field", "") for m in metas])
+        return matrix / np.where(norms == 0, 1.0, norms)
 
     def nearest(self, vector: list[float], k: int) -> list[tuple[int, float]]:
         """The k entries most similar to `vector` (cosine), best first: (row, similarity)."""
@@ -120,18 +127,26 @@ class Vectors:
 
 @dataclass
 class Index:
-    """An opened index: the Chroma store, its vectors in memory, the BM25 retriever and what
-    they were built from."""
+    """An opened index: the entry vectors in memory, the BM25 retriever, the bank vectors and
+    what they were built from; the Chroma store opens only when asked for (tools and tests)."""
 
-    store: Chroma
     bm25: BM25Retriever
     manifest: dict
     path: Path
     vectors: Vectors
     bank: np.ndarray  # (bank questions, dim) unit rows, in the order of the bank files
+    embeddings: Embeddings
+
+    @cached_property
+    def store(self) -> Chroma:
+        return _store(self.path, self.embeddings)
 
 
 def _client(path: Path) -> chromadb.ClientAPI:
+    quiet_libraries()  # chromadb reads its telemetry switch when it is imported
+    import chromadb
+    from chromadb.config import Settings
+
     return chromadb.PersistentClient(
         path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
     )
@@ -151,18 +166,20 @@ def _forget(path: Path) -> None:
     SharedSystemClient._identifier_to_refcount.pop(str(path), None)
 
 
-def _sqlite_ok(path: Path) -> bool:
-    """Whether the store's SQLite file passes `PRAGMA quick_check` (read-only).
-
-    Why: a file corrupted in its data pages can still open and count right.
-    """
+def _sqlite_ok(path: Path, entries: object) -> bool:
+    """Whether the store's SQLite file passes `PRAGMA quick_check` and holds the entries written
+    (read-only, through Python's sqlite3). Why: a file corrupted in its data pages can still
+    open, and an emptied one is a valid empty database."""
     import sqlite3
 
     db = path / "chroma.sqlite3"
+    if not _regular(db):
+        return False
     try:
         con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
-            return con.execute("PRAGMA quick_check").fetchone() == ("ok",)
+            return (con.execute("PRAGMA quick_check").fetchone() == ("ok",)
+                    and con.execute("SELECT count(*) FROM embeddings").fetchone() == (entries,))
         finally:
             con.close()
     except sqlite3.Error:
@@ -170,6 +187,8 @@ def _sqlite_ok(path: Path) -> bool:
 
 
 def _store(path: Path, embeddings: Embeddings) -> Chroma:
+    from langchain_chroma import Chroma
+
     # our own embedding function always: Chroma's default one downloads a model
     return Chroma(
         collection_name=COLLECTION,
@@ -195,17 +214,34 @@ def _matches(manifest: dict | None, expected: dict) -> bool:
     return manifest is not None and all(manifest.get(k) == v for k, v in expected.items())
 
 
-def _read_manifest(path: Path) -> dict | None:
+def _regular(path: Path, max_bytes: int | None = None) -> bool:
+    """Whether `path` is a regular file (after symlinks; a loop or a FIFO is not), small enough."""
     try:
-        return json.loads((path / MANIFEST).read_text())
+        st = os.stat(path)
     except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(st.st_mode) and (max_bytes is None or st.st_size <= max_bytes)
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """The manifest if it is a small regular file holding a JSON object (never a FIFO or device)."""
+    if not _regular(path / MANIFEST, MAX_MANIFEST_BYTES):
         return None
+    try:
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @contextmanager
 def _lock(root: Path) -> Iterator[None]:
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as fh:
+    lock = root / ".lock"
+    if lock.exists() and not _regular(lock):
+        raise IndexBuildError(f"{lock} is not a regular file; remove it, or set STAGECODE_INDEX_DIR "
+                              "to another folder")
+    with open(lock, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -220,15 +256,20 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
     # and each build gets a fresh directory name, never one Chroma has cached (see _forget).
     for left in (*root.glob(".building-*"), *root.glob(".old-*")):
         _remove(left)
+    from langchain_chroma import Chroma
+    from tqdm import tqdm
+
     tmp = root / f".building-{os.getpid()}-{time.time_ns()}"
     client = _client(tmp)
     store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
                    collection_metadata=HNSW)
     batch = 64
     bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
+    rows: list[list[float]] = []
     for i in range(0, len(docs), batch):
         chunk = docs[i : i + batch]
         vectors = embeddings.embed_documents([d.page_content for d in chunk])
+        rows += vectors
         store._collection.upsert(  # vectors precomputed so one batch call embeds them
             ids=[d.id for d in chunk],
             embeddings=vectors,  # type: ignore[arg-type]
@@ -239,8 +280,12 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
     bar.close()
     bank = _embed_bank(corpus, embeddings)
     np.save(tmp / BANK_VECTORS, bank)
+    np.save(tmp / ENTRY_VECTORS, Vectors.unit(rows))
+    (tmp / ENTRY_IDS).write_text(json.dumps({"pids": [d.metadata["pid"] for d in docs],
+                                             "fields": [d.metadata["field"] for d in docs]}))
     manifest = expected_manifest(corpus, embeddings) | {
         "entries": len(docs), "bank_rows": len(bank), "bank_sha256": _sha256(tmp / BANK_VECTORS),
+        "vectors_sha256": _sha256(tmp / ENTRY_VECTORS), "entries_sha256": _sha256(tmp / ENTRY_IDS),
         "built": time.time()}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     del store
@@ -268,15 +313,36 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _bank_vectors(path: Path, manifest: dict) -> np.ndarray | None:
-    """The bank vectors written at build, if their checksum and shape are those recorded."""
+def _array(path: Path, sha256: object) -> np.ndarray | None:
+    """A NumPy file written at build, if it is a regular file with the recorded checksum."""
+    if not _regular(path) or _sha256(path) != sha256:
+        return None
     try:
-        if _sha256(path / BANK_VECTORS) != manifest.get("bank_sha256"):
-            return None
-        bank = np.load(path / BANK_VECTORS, allow_pickle=False)
+        array = np.load(path, allow_pickle=False)
     except (OSError, ValueError):
         return None
-    return bank if bank.ndim == 2 and len(bank) == manifest.get("bank_rows") else None
+    return array if array.ndim == 2 and array.dtype == np.float32 and np.isfinite(array).all() else None
+
+
+def _entry_vectors(path: Path, manifest: dict, corpus: Corpus) -> Vectors | None:
+    """The entry vectors and their provision ids, if whole: checksums, shapes, every provision
+    present, and each probed row finding itself first."""
+    matrix = _array(path / ENTRY_VECTORS, manifest.get("vectors_sha256"))
+    if matrix is None or len(matrix) != manifest.get("entries") or not _regular(path / ENTRY_IDS):
+        return None
+    if _sha256(path / ENTRY_IDS) != manifest.get("entries_sha256"):
+        return None
+    try:
+        ids = json.loads((path / ENTRY_IDS).read_text(encoding="utf-8"))
+        vectors = Vectors(matrix, list(ids["pids"]), list(ids["fields"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if len(vectors.pids) != len(matrix) or set(vectors.pids) != set(corpus.by_id):
+        return None
+    probe = range(0, len(matrix), max(1, len(matrix) // 16))
+    if any(vectors.nearest(matrix[r].tolist(), 1)[0][1] < 0.999 for r in probe):
+        return None  # a unit row must find itself (or its duplicate) at similarity 1
+    return vectors
 
 
 def _remove(path: Path) -> None:
@@ -287,22 +353,44 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _open(path: Path, embeddings: Embeddings, manifest: dict) -> tuple[Chroma, np.ndarray] | None:
-    """Open the store and the bank vectors if both are whole: the store readable and holding
-    as many entries as were written, the vectors with the recorded checksum and shape."""
-    bank = _bank_vectors(path, manifest) if _sqlite_ok(path) else None
-    if bank is None:
-        _forget(path)
+def _open(path: Path, manifest: dict, corpus: Corpus) -> tuple[Vectors, np.ndarray] | None:
+    """The entry and bank vectors if the index is whole: its SQLite store passes a quick check
+    (read by Python's sqlite3, which cannot crash the process) and the vector files pass theirs."""
+    if not _sqlite_ok(path, manifest.get("entries")):
         return None
+    vectors = _entry_vectors(path, manifest, corpus)
+    bank = _array(path / BANK_VECTORS, manifest.get("bank_sha256"))
+    if vectors is None or bank is None or len(bank) != manifest.get("bank_rows"):
+        return None
+    if bank.shape[1] != vectors.matrix.shape[1]:
+        return None
+    return vectors, bank
+
+
+_VERIFY_CHILD = """
+import json, sys
+from pathlib import Path
+from assistant.search.index import _client, COLLECTION
+path, entries = Path(sys.argv[1]), int(sys.argv[2])
+col = _client(path).get_collection(COLLECTION)
+got = col.get(include=["embeddings"])
+assert col.count() == entries == len(got["ids"])
+for i in range(0, entries, max(1, entries // 16)):
+    hit = col.query(query_embeddings=[got["embeddings"][i]], n_results=1)
+    assert hit["ids"][0][0] == got["ids"][i] or hit["distances"][0][0] < 1e-4
+print("ok")
+"""
+
+
+def verify_store(path: Path, manifest: dict, timeout: float = 120.0) -> bool:
+    """Whether the Chroma store holds every entry and finds them, checked in a child process so
+    that a native crash on a damaged file is a failed check, not a crash of ours."""
     try:
-        store = _store(path, embeddings)
-        if store._collection.count() != manifest.get("entries"):
-            _forget(path)  # the next attempt must read the files afresh
-            return None
-        return store, bank
-    except Exception:  # a truncated or corrupted sqlite file raises many kinds of errors
-        _forget(path)
-        return None
+        proc = subprocess.run([sys.executable, "-c", _VERIFY_CHILD, str(path), str(manifest.get("entries"))],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return proc.returncode == 0 and proc.stdout.strip() == "ok"
 
 
 def open_index(
@@ -311,32 +399,40 @@ def open_index(
     root: Path,
     progress: bool = True,
     rebuild: bool = False,
+    check_store: bool = False,
 ) -> Index:
-    """Open the index, (re)building it when it is missing, stale, or unreadable."""
+    """Open the index, (re)building it when it is missing, stale or damaged. With `check_store`
+    the Chroma store is cross-checked too (in a child process)."""
     expected = expected_manifest(corpus, embeddings)
     path = root / "chroma"
-    opened = None
+
+    def whole(manifest: dict | None) -> tuple[Vectors, np.ndarray] | None:
+        if rebuild or manifest is None or not _matches(manifest, expected):
+            return None
+        opened = _open(path, manifest, corpus)
+        if opened is not None and check_store and not verify_store(path, manifest):
+            return None
+        return opened
+
     manifest = _read_manifest(path)
-    if not rebuild and _matches(manifest, expected):
-        opened = _open(path, embeddings, manifest or {})
+    opened = whole(manifest)
     if opened is None:
         try:
             with _lock(root):
                 manifest = _read_manifest(path)  # another process may have built it meanwhile
-                if rebuild or not _matches(manifest, expected) or _open(
-                    path, embeddings, manifest or {}
-                ) is None:
+                opened = whole(manifest)
+                if opened is None:
                     build(corpus, embeddings, root, progress)
-                manifest = _read_manifest(path)
+                    manifest = _read_manifest(path)
+                    opened = _open(path, manifest or {}, corpus)
         except OSError as exc:
             raise IndexBuildError(
                 f"cannot write the index under {root}: {exc.strerror}. Set STAGECODE_INDEX_DIR "
                 "to a writable folder."
             ) from exc
-        opened = _open(path, embeddings, manifest or {})
         if opened is None:
             raise IndexBuildError(f"the index under {path} could not be opened after a rebuild")
-    store, bank = opened
+    vectors, bank = opened
     bm25 = BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze)
-    return Index(store=store, bm25=bm25, manifest=manifest or {}, path=path,
-                 vectors=Vectors.from_store(store), bank=bank)
+    return Index(bm25=bm25, manifest=manifest or {}, path=path, vectors=vectors, bank=bank,
+                 embeddings=embeddings)
