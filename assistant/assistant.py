@@ -51,15 +51,22 @@ def clean_question(text: object) -> str:
     return re.sub(r"\s+", " ", kept).strip()
 
 
+def _too_long(length: int) -> InputError:
+    return InputError(
+        f"The question is {length} characters long; the limit is {MAX_QUESTION}. "
+        f"Please shorten it. / De vraag is te lang ({length} tekens, maximaal {MAX_QUESTION})."
+    )
+
+
 def validate(question: object, role: str, lang: str | None) -> str:
+    # a raw text far over the limit is refused before any work is done on it (a 100 MB paste)
+    if isinstance(question, str) and len(question) > 4 * MAX_QUESTION:
+        raise _too_long(len(question))
     q = clean_question(question)
     if not q:
         raise InputError("The question is empty. / De vraag is leeg.")
     if len(q) > MAX_QUESTION:
-        raise InputError(
-            f"The question is {len(q)} characters long; the limit is {MAX_QUESTION}. "
-            f"Please shorten it. / De vraag is te lang ({len(q)} tekens, maximaal {MAX_QUESTION})."
-        )
+        raise _too_long(len(q))
     if role not in ROLES:
         raise InputError(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
     if lang is not None and lang not in LANGUAGES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -114,6 +115,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _valid_id(value: object) -> bool:
+    """A batch line's id is echoed in the output, which must stay JSON: text or a finite number."""
+    return value is None or isinstance(value, str) or (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value))
+
+
 def _batch(args: argparse.Namespace) -> int:
     """JSON lines in, one JSON line out per input in input order; bad lines reported, skipped."""
     from assistant.answering.conversation import Conversation
@@ -142,6 +149,8 @@ def _batch(args: argparse.Namespace) -> int:
                 raise InputError("the JSON is nested too deeply") from None
             if not isinstance(item, dict) or "question" not in item:
                 raise InputError('each line must be a JSON object with a "question"')
+            if not _valid_id(item.get("id")):
+                raise InputError('"id" must be text or a finite number')
             role = item.get("role") or args.role
             chat_key = item.get("conversation")
             chat = chats.setdefault(json.dumps(chat_key), Conversation()) if chat_key is not None else Conversation()
@@ -150,7 +159,8 @@ def _batch(args: argparse.Namespace) -> int:
         except (ValueError, InputError) as exc:  # json.JSONDecodeError is a ValueError
             failures += 1
             print(f"error: {args.batch} line {n}: {exc}", file=sys.stderr)
-            _print_json({"id": item.get("id") if isinstance(item, dict) else None, "error": str(exc)})
+            echo = item.get("id") if isinstance(item, dict) and _valid_id(item.get("id")) else None
+            _print_json({"id": echo, "error": str(exc)})
         sys.stdout.flush()
     return 1 if failures else 0
 

@@ -326,3 +326,24 @@ def test_batch_from_stdin_with_a_bad_line(run_cli) -> None:  # type: ignore[no-u
 def test_cli_rejects_an_unknown_role_before_loading_anything(run_cli) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run_cli(["ask", TRAVEL, "--role", "ceo"])
     assert code == 2 and "unknown role" in err and not out
+
+
+@pytest.mark.parametrize("bad_id", ["Infinity", "-Infinity", "NaN", "[1]", "{\"a\": 1}", "true"])
+def test_batch_output_stays_strict_json_whatever_the_id(run_cli, bad_id: str) -> None:  # type: ignore[no-untyped-def]
+    line = f'{{"id": {bad_id}, "question": "Wie betaalt mijn VOG?"}}'
+    code, out, err = run_cli(["ask", "--batch", "-", "--json"], stdin=f"{line}\n{GOOD}\n")
+
+    def strict(text: str) -> object:
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+
+    first, second = (strict(x) for x in out.splitlines())
+    assert code == 1 and first == {"id": None, "error": '"id" must be text or a finite number'}
+    assert second["id"] == "ok" and second["citations"]
+
+
+def test_a_huge_question_is_refused_with_its_true_length_before_any_work(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from assistant import assistant as api
+
+    monkeypatch.setattr(api, "clean_question", lambda text: pytest.fail("a 10 MB text was cleaned"))
+    with pytest.raises(InputError, match="10000000 characters"):
+        api.validate("a " * 5_000_000, "student", None)
