@@ -7,7 +7,9 @@ environment variable read at import time.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -40,7 +42,9 @@ def quiet_libraries(app: bool = False) -> None:
     if app:
         os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
         if not os.environ.get("GRADIO_TEMP_DIR"):
-            os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="stagecode-gradio-")
+            folder = tempfile.mkdtemp(prefix="stagecode-gradio-")
+            os.environ["GRADIO_TEMP_DIR"] = folder
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
 
 
 def default_index_dir() -> Path:

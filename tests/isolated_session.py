@@ -198,6 +198,14 @@ def main(out_path: str) -> int:
                     client.predict(bad[0], bad[1], "auto", api_name="/ask")
                 except Exception as exc:  # AppError: the message the user sees
                     checks.setdefault("api_errors", []).append(str(exc)[:80])  # type: ignore[union-attr]
+            checks["rest"] = _malformed_calls(base, marker)
+            page = httpx.get(base + "/", timeout=30)
+            checks["headers"] = {k: page.headers.get(k, "") for k in (
+                "content-security-policy", "x-frame-options", "x-content-type-options")}
+            checks["big_body"] = httpx.post(base + "/gradio_api/call/ask", timeout=30,
+                                            content=json.dumps({"data": [marker * 40000]})).status_code
+            checks["upload"] = httpx.post(base + "/gradio_api/upload", timeout=30,
+                                          files={"files": ("q.txt", (marker * 400).encode())}).status_code
             ui = _ui_chat(base, [question, f"Geldt dat ook voor duale studenten? {marker}"])
             checks["ui_chat"] = [len(h) for h in ui]
             checks["ui_cites"] = "3B\\.vd\\.4" in _text(ui[0][-1])
@@ -210,6 +218,30 @@ def main(out_path: str) -> int:
         with open(out_path, "w", encoding="utf-8") as fh:
             json.dump({"refused": REFUSED, "writes": sorted(WRITES), "checks": checks}, fh)
     return 0
+
+
+def _malformed_calls(base: str, marker: str) -> list[int]:
+    """Every odd request shape to the REST endpoints, each carrying the marker; the results are
+    read so that the server really processes them. Returns the HTTP statuses seen."""
+    import httpx
+
+    q = f"Do I get my travel costs reimbursed? {marker}"
+    bodies: list[object] = [
+        {"data": [q]}, {"data": [q, 5, None]}, {"data": {"q": q}}, {"data": [[q]]},
+        {"data": [{"x": q}]}, {"data": [q, "student", "auto", "extra"]}, {"question": q},
+        {"data": [q, {"role": q}, ["auto"]]}, {"data": [None, q, q]},
+    ]
+    statuses = []
+    for name in ("ask", "chat"):
+        for body in [*bodies, f"not json {q}"]:
+            content = body if isinstance(body, str) else json.dumps(body)
+            r = httpx.post(f"{base}/gradio_api/call/{name}", content=content, timeout=30,
+                           headers={"content-type": "application/json"})
+            statuses.append(r.status_code)
+            if r.status_code == 200 and "event_id" in r.text:
+                event = r.json()["event_id"]
+                statuses.append(httpx.get(f"{base}/gradio_api/call/{name}/{event}", timeout=60).status_code)
+    return statuses
 
 
 if __name__ == "__main__":

@@ -16,6 +16,16 @@ def test_the_session_really_built_answered_and_served(session) -> None:  # type:
     assert len(checks["api_errors"]) == 3
 
 
+def test_the_http_edge_bounds_bodies_refuses_uploads_and_sets_security_headers(session) -> None:  # type: ignore[no-untyped-def]
+    checks = session.result["checks"]
+    assert checks["big_body"] == 413
+    assert checks["upload"] >= 400  # the app takes no uploads
+    headers = checks["headers"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+    assert checks["rest"] and all(s < 500 for s in checks["rest"]), checks["rest"]
+
+
 def test_nothing_tried_to_reach_another_host(session) -> None:  # type: ignore[no-untyped-def]
     assert session.result["refused"] == [], "Python code tried to resolve or reach another host"
     assert session.syscalls == [], "a system call addressed another host"

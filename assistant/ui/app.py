@@ -13,6 +13,7 @@ from assistant.settings import Settings, quiet_libraries
 from assistant.ui.browse import browse_html
 from assistant.ui.checklist_view import checklist_html, export_checklist
 from assistant.ui.handlers import Handlers, choices, header_html
+from assistant.ui.http import Hardened
 from assistant.ui.texts import LANG_CHOICES, UI, examples
 from assistant.ui.views import sources_html
 
@@ -42,7 +43,8 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
     corpus = assistant.corpus
     ui = UI["en"]
     private: dict[str, Any] = {"api_visibility": "private"}
-    with gr.Blocks(title="Stagecode hbo", analytics_enabled=False) as demo:
+    # Gradio's temporary files are swept every 10 minutes (the folder itself goes at exit)
+    with gr.Blocks(title="Stagecode hbo", analytics_enabled=False, delete_cache=(600, 600)) as demo:
         header = gr.HTML(header_html("en"), js_on_load=None)
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab(ui["tab_chat"], id="chat", elem_id="tab-chat") as tab_chat:
@@ -126,20 +128,35 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                               getattr(request, "session_hash", None))
 
         gr.api(chat, api_name="chat", **api)  # a stateful endpoint, one conversation per session
+
+    def check_inputs(block_fn: Any, inputs: list[Any]) -> None:
+        """Gradio's own check puts the received values (a question) into an error it prints."""
+        if len(inputs) < len(block_fn.inputs):
+            raise gr.Error(f"expected {len(block_fn.inputs)} inputs, got {len(inputs)}", print_exception=False)
+
+    demo.validate_inputs = check_inputs  # type: ignore[method-assign]
+    h.sessions.start_sweeping()
     return demo
+
+
+#: browser sessions whose state (a conversation) Gradio keeps; the oldest go first
+SESSION_CAPACITY = 1000
 
 
 def launch_app(demo: "gr.Blocks", host: str = HOST, port: int = PORT, prevent_thread_lock: bool = False,
                quiet: bool = False) -> Any:
-    """Launch locally: no share link, no analytics, no monitoring, no run history."""
+    """Launch locally: no share link, no analytics, no monitoring, no run history, no uploads
+    (the app has none; Gradio's upload route takes at most 1 KB), bounded bodies and sessions."""
     import gradio as gr
+    from starlette.middleware import Middleware
 
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     return demo.launch(
         server_name=host, server_port=port, share=False, prevent_thread_lock=prevent_thread_lock,
         show_error=False, quiet=quiet, ssr_mode=False, mcp_server=False, pwa=False,
         enable_monitoring=False, run_history=False, footer_links=["api"],
-        theme=theme, css=CSS, inbrowser=False,
+        theme=theme, css=CSS, inbrowser=False, max_file_size="1kb",
+        state_session_capacity=SESSION_CAPACITY, app_kwargs={"middleware": [Middleware(Hardened)]},
     )
 
 

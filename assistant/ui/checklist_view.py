@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -60,6 +62,7 @@ def export_checklist(corpus: Corpus, role: str, track: str, lang: str) -> str:
     global _EXPORT_DIR
     if _EXPORT_DIR is None or not _EXPORT_DIR.is_dir():
         _EXPORT_DIR = Path(tempfile.mkdtemp(prefix="stagecode-checklists-"))
+        atexit.register(shutil.rmtree, _EXPORT_DIR, ignore_errors=True)
     path = _EXPORT_DIR / f"stagecode-checklist-{role}-{track}-{lang}.md"
     tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
     tmp.write_text(checklist_markdown(corpus, role, track, lang), encoding="utf-8")

@@ -20,6 +20,8 @@ class Sessions:
         self.cap, self.ttl, self.turns = cap, ttl, turns
         self._items: OrderedDict[str, tuple[float, Conversation]] = OrderedDict()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
     def get(self, key: str, new: bool = False) -> Conversation:
         """The session's conversation (a fresh one if `new`, unknown or expired)."""
@@ -35,6 +37,23 @@ class Sessions:
             del conv.turns[:-self.turns]
             self._items[key] = (now, conv)
             return conv
+
+    def sweep(self) -> None:
+        """Drop every session unused for longer than `ttl`."""
+        now = time.monotonic()
+        with self._lock:
+            while self._items and now - next(iter(self._items.values()))[0] > self.ttl:
+                self._items.popitem(last=False)
+
+    def start_sweeping(self, every: float = 60.0) -> None:
+        """Sweep on a timer, so idle conversations go even when no later call arrives."""
+        def loop() -> None:
+            while not self._stop.wait(every):
+                self.sweep()
+
+        if self._sweeper is None:
+            self._sweeper = threading.Thread(target=loop, name="stagecode-sessions", daemon=True)
+            self._sweeper.start()
 
     def __len__(self) -> int:
         return len(self._items)
