@@ -43,4 +43,10 @@ def build(settings: Settings | None = None, *, progress: bool = False, rebuild: 
     emb = embeddings or load_embeddings(settings.embeddings)
     index = open_index(corpus, emb, settings.index_dir, progress, rebuild, check_store)
     model = learned_model(corpus, emb, settings.index_dir, index.manifest.get("bank", ""), progress)
+    # Answering is many small matrix products, often several at once (the app): with more than one
+    # BLAS thread each, OpenBLAS threads spin-wait on each other (85 ms of CPU per app request
+    # instead of 13). Index builds and training, above, are done by now.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     return Assistant(corpus, Retriever(corpus, index, emb, model), generator)
