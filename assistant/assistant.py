@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
 from assistant.answering.answer import citation, compose
-from assistant.answering.conversation import Conversation, Turn, resolve
+from assistant.answering.conversation import Conversation, Turn, is_follow_up, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
@@ -189,6 +189,10 @@ class Assistant:
             answer.question = asked
             prefixed(answer, IGNORED_OVERRIDE[language])
             answer.reasons.append("injection_ignored")
+        if conversation is not None and last is None and is_follow_up(q):
+            # a follow-up with nothing before it: a new chat, or one whose server was replaced
+            prefixed(answer, TEXTS[language]["no_context"])
+            answer.reasons.append("no_context")
         # a turn the code did not answer (an injection, an unrelated request) is no context
         if conversation is not None and not (answer.abstained and set(answer.reasons) & {
             "injection", "unrelated", "no_such_provision"}):
