@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,18 @@ def test_a_closed_pipe_and_an_ascii_terminal_are_no_traceback(cli_index: str) ->
     ascii_env = {"PYTHONIOENCODING": "ascii"}
     asked = run(["ask", "Krijg ik mijn reiskosten vergoed?"], cli_index, env=ascii_env)  # quotes “…”
     assert asked.returncode == 0 and "Traceback" not in asked.stderr and "?" in asked.stdout
+
+
+@pytest.mark.parametrize("damage", ["syntax", "truncated", "binary"])
+@pytest.mark.parametrize("name", ["curated.yaml", "silent_topics.yaml", "voices.yaml"])
+def test_a_damaged_data_file_is_one_error_line_naming_it(cli_index: str, tmp_path: Path, name: str,
+                                                         damage: str) -> None:
+    data = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", data, ignore=shutil.ignore_patterns("questions"))
+    (data / "questions").symlink_to(ROOT / "corpus" / "questions")
+    original = (data / name).read_bytes()
+    (data / name).write_bytes({"syntax": b"a: [unclosed\n  b: {\n", "truncated": original[: len(original) // 3],
+                               "binary": bytes(range(256)) * 4}[damage])
+    proc = run(["ask", "Do I get paid?"], str(tmp_path / "index"), env={"STAGECODE_CORPUS_DIR": str(data)})
+    line = _one_error_line(proc)
+    assert name in line or (name == "curated.yaml" and "curated" in line), line

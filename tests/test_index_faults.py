@@ -425,3 +425,24 @@ def test_the_store_check_fails_on_a_store_that_does_not_hold_what_was_built(buil
     assert not ix.verify_store(built / "chroma", manifest | {"entries": manifest["entries"] + 1})
     truncate_sqlite(built)
     assert not ix.verify_store(built / "chroma", manifest)
+
+
+def _mount_tmpfs(where: Path, size: str) -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def test_a_full_disk_during_a_build_is_one_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    small = tmp_path / "small"
+    if not _mount_tmpfs(small, "400k"):
+        pytest.skip("mounting a small tmpfs needs root and mount(8) here")
+    try:
+        with pytest.raises(ix.IndexBuildError, match="index under") as info:
+            ix.open_index(CORPUS, EMB, small / "index", progress=False)
+        assert "Traceback" not in str(info.value)
+        assert not list((small / "index").glob(".building-*")) and not (small / "index" / "chroma").exists()
+    finally:
+        assert subprocess.run(["umount", str(small)], capture_output=True).returncode == 0

@@ -86,7 +86,7 @@ class Corpus:
 
     def require_complete(self) -> None:
         """Refuse to answer from a source that lacks provisions the curated layer has (a cut or
-        wrong file), or from a corpus without its curated layer."""
+        wrong file), or from a curated layer that is missing or lacks provisions."""
         if not self.curation:
             raise CorpusError(f"{self.files.curated}: no curated layer; the assistant needs it to answer")
         missing = [pid for pid in self.curation if pid not in self.by_id]
@@ -95,6 +95,11 @@ class Corpus:
                 f"the source parses to {len(self.provisions)} provisions but the curated layer has "
                 f"{len(self.curation)}; missing {', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}. "
                 f"Is {self.files.source} the whole code?")
+        uncurated = [p.id for p in self.provisions if p.id not in self.curation]
+        if uncurated:
+            raise CorpusError(
+                f"{self.files.curated}: no entry for {len(uncurated)} of {len(self.provisions)} provisions "
+                f"({', '.join(uncurated[:5])}{' …' if len(uncurated) > 5 else ''}); `stagecode corpus check` lists them")
 
     def problems(self) -> list[str]:
         """Validation: every id curated, no orphan entries, no entry written for other text."""
@@ -135,8 +140,20 @@ def _curation(pid: str, entry: dict) -> Curation:
 
 
 def _yaml(path: Path) -> object:
-    """Parse a YAML file with libyaml when PyYAML has it (about 10x faster than pure Python)."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """Parse a YAML file with libyaml when PyYAML has it (about 10x faster than pure Python);
+    a file that cannot be read or parsed is a `CorpusError` naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise CorpusError(f"{path}: not valid YAML{line} ({getattr(exc, 'problem', None) or exc})") from None
 
 
 def load_curation(path: Path) -> dict[str, Curation]:
@@ -150,13 +167,16 @@ def load_silent_topics(path: Path) -> list[SilentTopic]:
     if not path.exists():
         return []
     data = _yaml(path) or []
-    return [
-        SilentTopic(
-            id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
-            where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
-        )
-        for d in data
-    ]
+    try:
+        return [
+            SilentTopic(
+                id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
+                where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
+            )
+            for d in data
+        ]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CorpusError(f"{path}: each topic needs id, topic_nl, topic_en, where_nl and where_en ({exc})") from None
 
 
 def load_corpus(files: CorpusFiles | None = None, source: Path | str | None = None) -> Corpus:

@@ -36,7 +36,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from assistant.corpus.corpus import Corpus
-from assistant.errors import IndexBuildError
+from assistant.errors import IndexBuildError, StagecodeError
 from assistant.learn.bank import bank_hash
 from assistant.settings import quiet_libraries
 from assistant.text.tokens import analyze
@@ -250,47 +250,25 @@ def _lock(root: Path) -> Iterator[None]:
 
 
 def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = True) -> Path:
-    """Embed every entry into a fresh Chroma store, then swap it in atomically."""
-    docs = entries(corpus)
+    """Embed every entry into a fresh Chroma store, then swap it in atomically. A build that
+    fails (a full disk, a library error) leaves no half-built folder and raises `IndexBuildError`."""
     # leftovers of a build that crashed are removed (callers hold the lock),
     # and each build gets a fresh directory name, never one Chroma has cached (see _forget).
     for left in (*root.glob(".building-*"), *root.glob(".old-*")):
         _remove(left)
-    from langchain_chroma import Chroma
-    from tqdm import tqdm
-
     tmp = root / f".building-{os.getpid()}-{time.time_ns()}"
-    client = _client(tmp)
-    store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
-                   collection_metadata=HNSW)
-    batch = 64
-    bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
-    rows: list[list[float]] = []
-    for i in range(0, len(docs), batch):
-        chunk = docs[i : i + batch]
-        vectors = embeddings.embed_documents([d.page_content for d in chunk])
-        rows += vectors
-        store._collection.upsert(  # vectors precomputed so one batch call embeds them
-            ids=[d.id for d in chunk],
-            embeddings=vectors,  # type: ignore[arg-type]
-            documents=[d.page_content for d in chunk],
-            metadatas=[d.metadata for d in chunk],
-        )
-        bar.update(len(chunk))
-    bar.close()
-    bank = _embed_bank(corpus, embeddings)
-    np.save(tmp / BANK_VECTORS, bank)
-    np.save(tmp / ENTRY_VECTORS, Vectors.unit(rows))
-    (tmp / ENTRY_IDS).write_text(json.dumps({"pids": [d.metadata["pid"] for d in docs],
-                                             "fields": [d.metadata["field"] for d in docs]}))
-    manifest = expected_manifest(corpus, embeddings) | {
-        "entries": len(docs), "bank_rows": len(bank), "bank_sha256": _sha256(tmp / BANK_VECTORS),
-        "vectors_sha256": _sha256(tmp / ENTRY_VECTORS), "entries_sha256": _sha256(tmp / ENTRY_IDS),
-        "built": time.time()}
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    del store
-    client.close()  # flush and release the files before they move
-    _forget(tmp)
+    try:
+        _write(corpus, embeddings, tmp, progress)
+    except Exception as exc:
+        _forget(tmp)
+        _remove(tmp)
+        if isinstance(exc, StagecodeError):  # a model that cannot load says so itself
+            raise
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise IndexBuildError(f"cannot write the index under {root}: {exc.strerror}. Free some space, "
+                                  "or set STAGECODE_INDEX_DIR to another folder.") from None
+        raise IndexBuildError(f"building the index under {root} failed ({type(exc).__name__}: {exc}); "
+                              "is the disk full?") from None
     final = root / "chroma"
     old = root / f".old-{os.getpid()}-{time.time_ns()}"
     _forget(final)
@@ -299,6 +277,46 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
     tmp.rename(final)
     _remove(old)
     return final
+
+
+def _write(corpus: Corpus, embeddings: Embeddings, tmp: Path, progress: bool) -> None:
+    """Write a whole index into the folder `tmp`: the Chroma store, the vector files, the manifest."""
+    docs = entries(corpus)
+    from langchain_chroma import Chroma
+    from tqdm import tqdm
+
+    client = _client(tmp)
+    try:
+        store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
+                       collection_metadata=HNSW)
+        batch = 64
+        bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
+        rows: list[list[float]] = []
+        for i in range(0, len(docs), batch):
+            chunk = docs[i : i + batch]
+            vectors = embeddings.embed_documents([d.page_content for d in chunk])
+            rows += vectors
+            store._collection.upsert(  # vectors precomputed so one batch call embeds them
+                ids=[d.id for d in chunk],
+                embeddings=vectors,  # type: ignore[arg-type]
+                documents=[d.page_content for d in chunk],
+                metadatas=[d.metadata for d in chunk],
+            )
+            bar.update(len(chunk))
+        bar.close()
+        bank = _embed_bank(corpus, embeddings)
+        np.save(tmp / BANK_VECTORS, bank)
+        np.save(tmp / ENTRY_VECTORS, Vectors.unit(rows))
+        (tmp / ENTRY_IDS).write_text(json.dumps({"pids": [d.metadata["pid"] for d in docs],
+                                                 "fields": [d.metadata["field"] for d in docs]}))
+        manifest = expected_manifest(corpus, embeddings) | {
+            "entries": len(docs), "bank_rows": len(bank), "bank_sha256": _sha256(tmp / BANK_VECTORS),
+            "vectors_sha256": _sha256(tmp / ENTRY_VECTORS), "entries_sha256": _sha256(tmp / ENTRY_IDS),
+            "built": time.time()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    finally:
+        client.close()  # flush and release the files (before they move, or are removed)
+        _forget(tmp)
 
 
 def _embed_bank(corpus: Corpus, embeddings: Embeddings) -> np.ndarray:
