@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
@@ -293,12 +294,18 @@ def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.nda
     return out
 
 
+TRAINING_THREADS = 2
+
+
 def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=print) -> tuple[LearnedModel, dict]:
     """Load the bank, train, and stamp the model with what it was trained on."""
     bank = load_bank(bank_dir, set(corpus.by_id))
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes")
-    data = prepare(corpus, bank, embeddings)
-    model, figures = train(data, log=log)
+    # BLAS results depend on how many threads split the work, and the thresholds are picked on a
+    # grid: a fixed count keeps training reproducible whatever the caller set for answering
+    with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
+        data = prepare(corpus, bank, embeddings)
+        model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
 
