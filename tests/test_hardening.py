@@ -8,7 +8,6 @@ and the CLI (`stagecode ask`, in-process); malformed `--batch` files through the
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -153,8 +152,8 @@ def test_assistant_gives_a_clear_message_or_an_abstention(assistant, case: Case)
 
 # -- the app: nothing from the question becomes HTML -------------------------------------------
 
-ALLOWED_TAGS = {"div", "span", "p", "a", "h3", "h4", "mark", "ul", "li", "strong"}
-ALLOWED_ATTRS = {"class", "data-id", "href", "target", "rel", "lang", "id"}
+ALLOWED_TAGS = {"div", "span", "p", "a", "h2", "h3", "h4", "mark", "ul", "li", "strong"}
+ALLOWED_ATTRS = {"class", "data-id", "data-n", "href", "target", "rel", "lang", "id"}
 
 
 class _Tags(HTMLParser):
@@ -181,13 +180,6 @@ def assert_safe_html(page: str) -> None:
     assert "javascript:" not in page.lower() and "${" not in page and "{{" not in page
 
 
-def assert_safe_markdown(md: str) -> None:
-    """No raw HTML, links, images or unescaped formatting from the user in a chat message."""
-    assert "<" not in md, md[:200]
-    assert not re.search(r"(?<!\\)\]\(", md), md[:200]  # a Markdown link or image
-    assert "Traceback" not in md
-
-
 @pytest.fixture(scope="module")
 def handlers(assistant):  # type: ignore[no-untyped-def]
     from assistant.ui.handlers import Handlers as _Handlers
@@ -196,15 +188,18 @@ def handlers(assistant):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_chat_shows_no_html_and_no_traceback(handlers, case: Case) -> None:  # type: ignore[no-untyped-def]
-    history, conv, sources, box = handlers.respond(case.question, case.role, case.lang or "auto", [], None)
+def test_chat_shows_text_as_typed_and_no_traceback(handlers, case: Case) -> None:  # type: ignore[no-untyped-def]
+    """Chat messages are plain text (the chat renders no Markdown or HTML; the browser test checks
+    that typed HTML stays text); the sources panel is HTML and must be escaped."""
+    history, conv, sources, box, _ = handlers.respond(case.question, case.role, case.lang or "auto", [], None)
     assert history and history[-1]["role"] == "assistant"
-    for message in history:
-        assert_safe_markdown(message["content"])
+    assert all("Traceback" not in m["content"] and "<" not in m["content"] for m in history)
+    if isinstance(case.question, str) and case.question.strip():
+        assert "<" not in history[0]["content"]  # escaped: shown as typed, never as HTML
     if isinstance(sources, str):
         assert_safe_html(sources)
     if case.expect == "error":
-        assert history[-1]["content"].startswith("**⚠**") and not conv.turns
+        assert history[-1]["content"].startswith("⚠") and not conv.turns
     else:
         assert box == ""
 
@@ -213,13 +208,12 @@ def test_chat_shows_no_html_and_no_traceback(handlers, case: Case) -> None:  # t
                          ids=[c.kind for c in CASES if isinstance(c.question, str)])
 def test_html_helpers_escape_every_kind_of_input(assistant, case: Case) -> None:  # type: ignore[no-untyped-def]
     from assistant.ui.browse import browse_html
-    from assistant.ui.views import highlight, sources_html, user_markdown
+    from assistant.ui.views import highlight, sources_html
 
     q = str(case.question)[:3000]
     assert_safe_html(sources_html(assistant.corpus, [EXPENSES, "3B.2"], q, "en"))
     assert_safe_html(browse_html(assistant.corpus, q, "nl"))
     assert_safe_html(f"<p>{highlight(q, q)}</p>")
-    assert_safe_markdown(user_markdown(q))
 
 
 # -- the CLI -----------------------------------------------------------------------------------

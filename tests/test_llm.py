@@ -415,15 +415,15 @@ def test_ui_streams_the_draft_then_shows_the_checked_answer(make) -> None:  # ty
     from assistant.ui.handlers import Handlers as _Handlers
 
     h = _Handlers(make(FakeListChatModel(responses=[GOOD], sleep=0.005)))  # a character each 5 ms
-    updates = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "llm"))
+    updates = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "en", "llm"))
     drafts, final = updates[:-1], updates[-1]
     assert "checked against the code" in drafts[0][0][-1]["content"]  # shown at once
     assert len(drafts) >= 2 and "The company gives you an allowance" in drafts[-1][0][-1]["content"]
-    history, conv, sources, box = final
-    assert "3B\\.vd\\.4" in history[-1]["content"] and box == "" and "3B.vd.4" in sources
+    history, conv, sources, box, shown = final
+    assert "3B.vd.4" in history[-1]["content"] and box == "" and "3B.vd.4" in sources and shown == "en"
     assert [t.cited for t in conv.turns] == [["3B.vd.4", "3B.vd.5"]]  # a pay question: both rules
     # the standard mode skips the model
-    standard = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "standard"))
+    standard = list(h.respond_stream(TRAVEL, "student", "auto", [], None, "en", "standard"))
     assert len(standard) == 1
 
 

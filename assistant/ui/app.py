@@ -6,16 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
 from assistant.answering.conversation import Conversation
-from assistant.assistant import MAX_QUESTION, Assistant
+from assistant.assistant import Assistant
 from assistant.build import build
 from assistant.domain import ROLES
 from assistant.settings import Settings, quiet_libraries
 from assistant.ui.browse import browse_html
-from assistant.ui.checklist_view import checklist_html, export_checklist
+from assistant.ui.checklist_view import checklist_html
 from assistant.ui.handlers import Handlers, choices, header_html
 from assistant.ui.http import Hardened
 from assistant.ui.texts import LANG_CHOICES, UI, examples
-from assistant.ui.views import sources_html
+from assistant.ui.views import chat_tools_html, sources_html
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 HOST = "127.0.0.1"
 PORT = 7860
 CSS = (files("assistant.ui") / "style.css").read_text(encoding="utf-8")
+#: the page's script: [n] links to sources, tick boxes kept for the session, exports in the browser
+JS = (files("assistant.ui") / "page.js").read_text(encoding="utf-8")
 
 
 def _quiet_environment() -> None:
@@ -45,6 +47,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
     private: dict[str, Any] = {"api_visibility": "private"}
     # Gradio's temporary files are swept every 10 minutes (the folder itself goes at exit)
     with gr.Blocks(title="Stagecode hbo", analytics_enabled=False, delete_cache=(600, 600)) as demo:
+        shown = gr.State("en")  # the interface language on screen (Auto follows the answers)
         header = gr.HTML(header_html("en"), js_on_load=None)
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab(ui["tab_chat"], id="chat", elem_id="tab-chat") as tab_chat:
@@ -57,21 +60,29 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                     mode = (gr.Radio(h.mode_choices("en"), value="llm", label=ui["mode"], elem_id="answer-mode")
                             if assistant.generator is not None else None)
                 conv = gr.State(Conversation())
-                chatbot = gr.Chatbot(label=ui["chatbot"], height=380, elem_id="chatbot",
-                                     sanitize_html=True, render_markdown=True, allow_tags=False,
-                                     latex_delimiters=[], feedback_options=None, buttons=["copy"])
-                with gr.Row():
-                    question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
-                                          max_length=MAX_QUESTION * 2, elem_id="question")
-                    ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
-                examples_title = gr.Markdown(f"**{ui['examples']}**")
-                with gr.Row():
-                    example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"])
-                                    for q in examples("student", "en")]
-                new_btn = gr.Button(ui["new"], size="sm", variant="secondary", elem_id="new-conversation")
-                sources = gr.HTML(sources_html(corpus, [], "", "en"), elem_id="sources", js_on_load=None)
+                with gr.Row(equal_height=False, elem_id="ask-columns"):
+                    with gr.Column(scale=3, min_width=340):
+                        chatbot = gr.Chatbot(label=ui["chatbot"], height=420, elem_id="chatbot",
+                                             sanitize_html=True, render_markdown=False, allow_tags=False,
+                                             latex_delimiters=[], feedback_options=None, buttons=["copy"])
+                        with gr.Row(elem_id="question-row"):
+                            # no max_length: a longer question is refused with its true length
+                            question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
+                                                  elem_id="question", lines=2)
+                            ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
+                        examples_title = gr.Markdown(f"**{ui['examples']}**")
+                        with gr.Row():
+                            example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"])
+                                            for q in examples("student", "en")]
+                        with gr.Row():
+                            new_btn = gr.Button(ui["new"], size="sm", variant="secondary",
+                                                elem_id="new-conversation")
+                            chat_tools = gr.HTML(chat_tools_html("en"), elem_id="chat-tools", js_on_load=None)
+                    with gr.Column(scale=2, min_width=340):
+                        sources = gr.HTML(sources_html(corpus, [], "", "en"), elem_id="sources", js_on_load=None)
             with gr.Tab(ui["tab_browse"], id="browse", elem_id="tab-browse") as tab_browse:
                 search = gr.Textbox(label=ui["search"], placeholder=ui["search_ph"], elem_id="browse-search")
+                browse_note = gr.HTML("", elem_id="browse-note", js_on_load=None)  # an unknown deep link
                 browse = gr.HTML(browse_html(corpus, "", "en"), elem_id="browse", js_on_load=None)
             with gr.Tab(ui["tab_checklist"], id="checklist", elem_id="tab-checklist") as tab_checklist:
                 with gr.Row():
@@ -79,43 +90,51 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                                        elem_id="checklist-role")
                     ch_track = gr.Radio(choices(ui["tracks"], CHECKLIST_TRACKS), value="vd",
                                         label=ui["track"], elem_id="checklist-track")
-                download = gr.DownloadButton(ui["export"], value=export_checklist(corpus, "student", "vd", "en"),
-                                             elem_id="export")
                 checklist_view = gr.HTML(checklist_html(corpus, "student", "vd", "en"),
                                          elem_id="checklist", js_on_load=None)
 
-        chat_out = [chatbot, conv, sources, question]
-        # with a language model the answer streams (respond_stream); without, nothing changes
-        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
-        answering = {"concurrency_limit": concurrency,
-                     "concurrency_id": "llm" if mode is not None else "answer", **private}
-        for trigger in (ask_btn.click, question.submit):
-            trigger(answer_fn, [question, role, lang, chatbot, conv, *extra], chat_out, **answering)
-        for btn in example_btns:
-            btn.click(answer_fn, [btn, role, lang, chatbot, conv, *extra], chat_out, **answering)
-        new_btn.click(h.new_conversation, [lang], chat_out, **private)
-        chatbot.clear(h.new_conversation, [lang], chat_out, **private)
-        role.change(h.role_changed, [role, lang], example_btns, **private)
-        search.change(h.browse, [search, lang], browse, **private)
-        for control in (ch_role, ch_track):
-            control.change(h.checklist_changed, [ch_role, ch_track, lang], [checklist_view, download], **private)
         named = {"header": header, "tab_chat": tab_chat, "tab_browse": tab_browse,
                  "tab_checklist": tab_checklist, "role": role, "lang": lang, "chatbot": chatbot,
                  "question": question, "ask": ask_btn, "new": new_btn, "examples_title": examples_title,
                  "sources": sources, "search": search, "browse": browse, "ch_role": ch_role,
-                 "ch_track": ch_track, "checklist": checklist_view, "download": download,
+                 "ch_track": ch_track, "checklist": checklist_view, "chat_tools": chat_tools, "shown": shown,
                  **{f"example_{i}": b for i, b in enumerate(example_btns)},
                  **({"mode": mode} if mode is not None else {})}
 
         def relabel(*args: Any) -> dict:
             return {named[name]: update for name, update in h.relabel(*args).items()}
 
-        lang.change(relabel, [lang, role, ch_role, ch_track, search, conv], list(named.values()), **private)
+        relabel_in = [lang, shown, role, ch_role, ch_track, search, conv]
+
+        def then_relabel(event: Any) -> None:
+            """After an event that may change the language shown: every label in it."""
+            event.then(relabel, relabel_in, list(named.values()), **private)
+
+        chat_out = [chatbot, conv, sources, question, shown]
+        # with a language model the answer streams (respond_stream); without, nothing changes
+        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
+        answering = {"concurrency_limit": concurrency,
+                     "concurrency_id": "llm" if mode is not None else "answer", **private}
+        for trigger in (ask_btn.click, question.submit):
+            then_relabel(trigger(answer_fn, [question, role, lang, chatbot, conv, shown, *extra], chat_out,
+                                 **answering))
+        for btn in example_btns:
+            then_relabel(btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out,
+                                   **answering))
+        new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
+        chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
+        role.change(h.role_changed, [role, lang, shown], example_btns, **private)
+        search.change(h.browse, [search, lang, shown], [browse, browse_note], **private)
+        for control in (ch_role, ch_track):
+            control.change(h.checklist_changed, [ch_role, ch_track, lang, shown], checklist_view, **private)
+        then_relabel(lang.change(lambda choice, now: now, [lang, shown], shown, **private))
 
         def on_load(request: gr.Request) -> list:
-            return h.on_load(dict(request.query_params) if request is not None else {})
+            params = dict(request.query_params) if request is not None else {}
+            accept = request.headers.get("accept-language") if request is not None else None
+            return h.on_load(params, accept)
 
-        demo.load(on_load, None, [tabs, search, browse, lang], **private)
+        then_relabel(demo.load(on_load, None, [tabs, search, browse_note, lang, shown], **private))
         api = {"concurrency_limit": concurrency, "concurrency_id": "answer"}
         gr.api(h.api_ask, api_name="ask", **api)
 
@@ -155,7 +174,7 @@ def launch_app(demo: "gr.Blocks", host: str = HOST, port: int = PORT, prevent_th
         server_name=host, server_port=port, share=False, prevent_thread_lock=prevent_thread_lock,
         show_error=False, quiet=quiet, ssr_mode=False, mcp_server=False, pwa=False,
         enable_monitoring=False, run_history=False, footer_links=["api"],
-        theme=theme, css=CSS, inbrowser=False, max_file_size="1kb",
+        theme=theme, css=CSS, js=JS, inbrowser=False, max_file_size="1kb",
         state_session_capacity=SESSION_CAPACITY, app_kwargs={"middleware": [Middleware(Hardened)]},
     )
 

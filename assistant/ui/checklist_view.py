@@ -1,12 +1,6 @@
-"""The Checklist tab: one role's provisions by phase, as HTML and as a Markdown download."""
+"""The Checklist tab: one role's provisions by phase, with tick boxes and a Markdown export."""
 
 from __future__ import annotations
-
-import atexit
-import shutil
-import tempfile
-import threading
-from pathlib import Path
 
 from assistant.answering.checklist import checklist
 from assistant.corpus.corpus import Corpus
@@ -23,48 +17,26 @@ def checklist_title(role: str, track: str, lang: str) -> str:
     return ui["checklist"].format(role=ui["roles"][role], track=ui["tracks"][track])
 
 
-def checklist_markdown(corpus: Corpus, role: str, track: str, lang: str) -> str:
-    """The checklist as a Markdown document: a heading per phase, a checkbox per provision."""
-    ui = UI[lang]
-    lines = [f"# {checklist_title(role, track, lang)}", "", ui["checklist_note"], ""]
-    for phase, ids in checklist(corpus, role, track).items():
-        lines += [f"## {ui['phases'][phase]}", ""]
-        for pid in ids:
-            title, summary = _entry(corpus, pid, lang, role)
-            lines.append(f"- [ ] **{pid}** {title}: {summary}")
-        lines.append("")
-    lines.append(f"_{ui['md_footer']}_")
-    return "\n".join(lines) + "\n"
-
-
 def checklist_html(corpus: Corpus, role: str, track: str, lang: str) -> str:
+    """The checklist with a tick box per provision; ticks stay in the browser (the page's script
+    keeps them for the session and exports them with the list, as Markdown, in the browser)."""
     ui = UI[lang]
-    out = [f"<h3>{esc(checklist_title(role, track, lang))}</h3>",
-           f'<p class="sc-muted">{esc(ui["checklist_note"])}</p>']
+    name = f"stagecode-checklist-{role}-{track}-{lang}.md"
+    out = [f'<h2 id="checklist-title">{esc(checklist_title(role, track, lang))}</h2>',
+           f'<p class="sc-muted">{esc(ui["checklist_note"])}</p>',
+           f'<button type="button" class="sc-button sc-export-checklist" data-file="{esc(name)}" '
+           f'data-footer="{esc(ui["md_footer"])}">{esc(ui["export"])}</button>']
     for phase, ids in checklist(corpus, role, track).items():
-        out.append(f'<h4>{esc(ui["phases"][phase])}</h4><ul>')
+        out.append(f'<h3>{esc(ui["phases"][phase])}</h3><ul>')
         for pid in ids:
             title, summary = _entry(corpus, pid, lang, role)
+            box = f"ck-{role}-{track}-{pid}"
             out.append(
-                f'<li data-id="{esc(pid)}"><a class="sc-id" href="{esc(browse_link(pid))}" '
-                f'target="_blank" rel="noopener">{esc(pid)}</a> <strong>{esc(title)}</strong>: '
-                f"{esc(summary)}</li>"
+                f'<li data-id="{esc(pid)}"><input type="checkbox" class="sc-tick" id="{esc(box)}" '
+                f'data-key="{esc(box)}"> <label for="{esc(box)}"><span class="sc-id">{esc(pid)}</span> '
+                f"<strong>{esc(title)}</strong>: {esc(summary)}</label> "
+                f'<a class="sc-link" href="{esc(browse_link(pid))}" target="_blank" rel="noopener">'
+                f"{esc(ui['link'])}</a></li>"
             )
         out.append("</ul>")
     return f'<div class="sc-list">{"".join(out)}</div>'
-
-
-_EXPORT_DIR: Path | None = None
-
-
-def export_checklist(corpus: Corpus, role: str, track: str, lang: str) -> str:
-    """Write the checklist's Markdown to a temporary .md file; return its path."""
-    global _EXPORT_DIR
-    if _EXPORT_DIR is None or not _EXPORT_DIR.is_dir():
-        _EXPORT_DIR = Path(tempfile.mkdtemp(prefix="stagecode-checklists-"))
-        atexit.register(shutil.rmtree, _EXPORT_DIR, ignore_errors=True)
-    path = _EXPORT_DIR / f"stagecode-checklist-{role}-{track}-{lang}.md"
-    tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-    tmp.write_text(checklist_markdown(corpus, role, track, lang), encoding="utf-8")
-    tmp.replace(path)
-    return str(path)

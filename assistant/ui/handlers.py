@@ -16,11 +16,11 @@ from assistant.answering.checklist import CHECKLIST_TRACKS
 from assistant.answering.conversation import Conversation
 from assistant.assistant import Assistant, InputError
 from assistant.domain import ROLES, Answer
-from assistant.ui.browse import browse_html, find_id
-from assistant.ui.checklist_view import checklist_html, export_checklist
+from assistant.ui.browse import browse_html, find_id, unknown_id_html
+from assistant.ui.checklist_view import checklist_html
 from assistant.ui.sessions import Sessions
-from assistant.ui.texts import LANG_CHOICES, UI, answer_lang, examples, ui_lang
-from assistant.ui.views import chat_markdown, esc, md_escape, sources_html, user_markdown
+from assistant.ui.texts import LANG_CHOICES, UI, answer_lang, browser_lang, examples, ui_lang
+from assistant.ui.views import as_message, chat_text, chat_tools_html, esc, sources_html, user_text
 
 
 def choices(mapping: dict[str, str], keys: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -28,8 +28,11 @@ def choices(mapping: dict[str, str], keys: tuple[str, ...]) -> list[tuple[str, s
 
 
 def header_html(lang: str) -> str:
+    """The title and the notice; `data-lang` tells the page's script the language shown, which
+    it gives to <html lang>."""
     ui = UI[lang]
-    return f'<h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1><div class="sc-notice">{esc(ui["notice"])}</div>'
+    return (f'<div class="sc-header" data-lang="{lang}"><h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1>'
+            f'<div class="sc-notice">{esc(ui["notice"])}</div></div>')
 
 
 def _api_failure(exc: Exception) -> Exception:
@@ -89,27 +92,31 @@ class Handlers:
         return answer.to_public_json() | {"resolved_question": answer.resolved_question}
 
     def respond(self, question: str, role: str, lang_choice: str, history: list | None,
-                conv: Conversation | None, on_token: Any = None,
-                llm: bool = True) -> tuple[list, Conversation, Any, str]:
+                conv: Conversation | None, shown: str = "en", on_token: Any = None,
+                llm: bool = True) -> tuple[list, Conversation, Any, str, str]:
+        """Answer in the chat; returns the chat, the conversation, the sources panel, the question
+        box (kept when refused) and the interface language (Auto: the answer's)."""
         import gradio as gr
 
         history = list(history or [])
         conv = conv if isinstance(conv, Conversation) else Conversation()
-        user = user_markdown(question)
+        shown = ui_lang(lang_choice, shown)
+        user = user_text(question)
         if user.strip():
             history.append({"role": "user", "content": user})
         try:
             answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm)
         except InputError as exc:
-            history.append({"role": "assistant", "content": f"**⚠** {md_escape(str(exc))}"})
-            return history, conv, gr.update(), question
+            history.append({"role": "assistant", "content": as_message(f"⚠ {exc}")})
+            return history, conv, gr.update(), question, shown
         except Exception as exc:  # never show a traceback in the chat
             print(f"stagecode ui: answering failed: {type(exc).__name__}")
-            history.append({"role": "assistant", "content": UI[ui_lang(lang_choice)]["error"]})
-            return history, conv, gr.update(), question
-        history.append({"role": "assistant", "content": chat_markdown(answer)})
+            history.append({"role": "assistant", "content": UI[shown]["error"]})
+            return history, conv, gr.update(), question, shown
+        history.append({"role": "assistant", "content": chat_text(answer)})
+        shown = ui_lang(lang_choice, answer.language)
         ids = [c.id for c in answer.citations]
-        return history, conv, sources_html(self.corpus, ids, answer.question, ui_lang(lang_choice)), ""
+        return history, conv, sources_html(self.corpus, ids, answer.question, shown), "", shown
 
     # -- optional generative answers: the language model's text streams into the chat --
 
@@ -120,30 +127,30 @@ class Handlers:
         return [(modes["llm"].format(name=gen.name if gen else "?"), "llm"), (modes["standard"], "standard")]
 
     def respond_stream(self, question: str, role: str, lang_choice: str, history: list | None,
-                       conv: Conversation | None, mode: str = "llm") -> Iterator[tuple]:
+                       conv: Conversation | None, shown: str = "en", mode: str = "llm") -> Iterator[tuple]:
         """Like `respond`, showing the language model's text as it comes, then the checked answer."""
         import gradio as gr
 
         if mode == "standard" or self.assistant.generator is None:
-            yield self.respond(question, role, lang_choice, history, conv, llm=False)
+            yield self.respond(question, role, lang_choice, history, conv, shown, llm=False)
             return
         conv = conv if isinstance(conv, Conversation) else Conversation()
-        shown = list(history or [])
-        user = user_markdown(question)
+        chat = list(history or [])
+        user = user_text(question)
         if user.strip():
-            shown.append({"role": "user", "content": user})
+            chat.append({"role": "user", "content": user})
         tokens: queue.Queue[str | None] = queue.Queue()
         done: dict[str, tuple] = {}
 
         def work() -> None:
             try:
-                done["out"] = self.respond(question, role, lang_choice, history, conv, tokens.put)
+                done["out"] = self.respond(question, role, lang_choice, history, conv, shown, tokens.put)
             finally:
                 tokens.put(None)
 
         threading.Thread(target=work, name="stagecode-ui-answer", daemon=True).start()
-        checking = f"*{md_escape(UI[ui_lang(lang_choice)]['checking'])}*"
-        yield [*shown, {"role": "assistant", "content": checking}], conv, gr.update(), gr.update()
+        checking = UI[ui_lang(lang_choice, shown)]["checking"]
+        yield [*chat, {"role": "assistant", "content": checking}], conv, gr.update(), gr.update(), shown
         text, finished = "", False
         while not finished:
             pieces = [tokens.get()]
@@ -155,42 +162,42 @@ class Handlers:
             finished = None in pieces
             text += "".join(p for p in pieces if p)
             if text and not finished:
-                draft = {"role": "assistant", "content": f"{checking}\n\n{md_escape(text)}"}
-                yield [*shown, draft], conv, gr.update(), gr.update()
+                draft = {"role": "assistant", "content": as_message(f"{checking}\n\n{text}")}
+                yield [*chat, draft], conv, gr.update(), gr.update(), shown
         if "out" in done:
             yield done["out"]
         else:  # respond itself failed (it catches answering errors, so this is unexpected)
-            yield [*shown, {"role": "assistant", "content": UI[ui_lang(lang_choice)]["error"]}], conv, \
-                gr.update(), question
+            yield [*chat, {"role": "assistant", "content": UI[ui_lang(lang_choice, shown)]["error"]}], conv, \
+                gr.update(), question, shown
 
     # --
 
-    def new_conversation(self, lang_choice: str) -> tuple[list, Conversation, str, str]:
-        return [], Conversation(), sources_html(self.corpus, [], "", ui_lang(lang_choice)), ""
+    def new_conversation(self, lang_choice: str, shown: str) -> tuple[list, Conversation, str, str, str]:
+        shown = ui_lang(lang_choice, shown)
+        return [], Conversation(), sources_html(self.corpus, [], "", shown), "", shown
 
-    def role_changed(self, role: str, lang_choice: str) -> list:
+    def role_changed(self, role: str, lang_choice: str, shown: str) -> list:
         import gradio as gr
 
-        return [gr.update(value=q) for q in examples(role, ui_lang(lang_choice))]
+        return [gr.update(value=q) for q in examples(role, ui_lang(lang_choice, shown))]
 
-    def checklist_changed(self, role: str, track: str, lang_choice: str) -> tuple[str, str]:
-        lang = ui_lang(lang_choice)
-        return checklist_html(self.corpus, role, track, lang), export_checklist(self.corpus, role, track, lang)
+    def checklist_changed(self, role: str, track: str, lang_choice: str, shown: str) -> str:
+        return checklist_html(self.corpus, role, track, ui_lang(lang_choice, shown))
 
-    def browse(self, query: str, lang_choice: str) -> str:
-        return browse_html(self.corpus, query, ui_lang(lang_choice))
+    def browse(self, query: str, lang_choice: str, shown: str) -> tuple[str, str]:
+        """The matching provisions, and no more note about an unknown deep link."""
+        return browse_html(self.corpus, query, ui_lang(lang_choice, shown)), ""
 
-    def relabel(self, lang_choice: str, role: str, ch_role: str, ch_track: str, query: str,
+    def relabel(self, lang_choice: str, shown: str, role: str, ch_role: str, ch_track: str, query: str,
                 conv: Conversation | None) -> dict[str, Any]:
-        """Every label of the interface in the chosen language (auto → English), by the name of
-        the component it goes to (see `build_app`)."""
+        """Every label of the interface in its language (the picked one; Auto: that of the last
+        answer, at first the browser's), by the name of the component it goes to (`build_app`)."""
         import gradio as gr
 
-        lang = ui_lang(lang_choice)
+        lang = ui_lang(lang_choice, shown)
         ui = UI[lang]
         last = conv.last if isinstance(conv, Conversation) else None
         roles = choices(ui["roles"], ROLES)
-        ch_html, ch_file = self.checklist_changed(ch_role, ch_track, lang_choice)
         out: dict[str, Any] = {
             "header": header_html(lang),
             "tab_chat": gr.update(label=ui["tab_chat"]),
@@ -208,22 +215,28 @@ class Handlers:
             "browse": browse_html(self.corpus, query, lang),
             "ch_role": gr.update(label=ui["role"], choices=roles),
             "ch_track": gr.update(label=ui["track"], choices=choices(ui["tracks"], CHECKLIST_TRACKS)),
-            "checklist": ch_html,
-            "download": gr.update(label=ui["export"], value=ch_file),
+            "checklist": self.checklist_changed(ch_role, ch_track, lang_choice, shown),
+            "chat_tools": chat_tools_html(lang),
+            "shown": lang,
         }
         out |= {f"example_{i}": gr.update(value=q) for i, q in enumerate(examples(role, lang))}
         if self.assistant.generator is not None:  # the answer-mode picker exists only then
             out["mode"] = gr.update(label=ui["mode"], choices=self.mode_choices(lang))
         return out
 
-    def on_load(self, params: dict[str, str]) -> list:
-        """Deep links: `?id=3B.vd.4` opens Browse at that provision; `?lang=nl` sets the language."""
+    def on_load(self, params: dict[str, str], accept_language: str | None) -> list:
+        """The first screen: `?id=3B.vd.4` opens Browse at that provision (an unknown id says so,
+        with the nearest ids); `?lang=nl` picks the language; else the browser's language shows."""
         import gradio as gr
 
         lang = params.get("lang", "").lower()
         lang_update = gr.update(value=lang) if lang in ("nl", "en") else gr.update()
-        pid = find_id(self.corpus, params.get("id", ""))
+        shown = lang if lang in ("nl", "en") else browser_lang(accept_language)
+        wanted = params.get("id", "")
+        if not wanted.strip():
+            return [gr.update(), gr.update(), gr.update(), lang_update, shown]
+        pid = find_id(self.corpus, wanted)
         if pid is None:
-            return [gr.update(), gr.update(), gr.update(), lang_update]
-        ui_language = lang if lang in ("nl", "en") else "en"
-        return [gr.Tabs(selected="browse"), pid, browse_html(self.corpus, pid, ui_language), lang_update]
+            return [gr.Tabs(selected="browse"), gr.update(), unknown_id_html(self.corpus, wanted, shown),
+                    lang_update, shown]
+        return [gr.Tabs(selected="browse"), pid, "", lang_update, shown]

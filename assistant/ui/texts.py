@@ -23,9 +23,18 @@ def _load() -> dict[str, dict[str, Any]]:
 UI: dict[str, dict[str, Any]] = _load()
 
 
-def ui_lang(lang_choice: str | None) -> str:
-    """The language of the interface for a language-picker value (auto → English)."""
-    return "nl" if lang_choice == "nl" else "en"
+def ui_lang(lang_choice: str | None, shown: str | None = None) -> str:
+    """The interface language: the one picked, else (Auto) the one shown so far — the language
+    of the last answer, or at first the browser's — else English."""
+    if lang_choice in LANGUAGES:
+        return str(lang_choice)
+    return shown if shown in LANGUAGES else "en"
+
+
+def browser_lang(accept_language: str | None) -> str:
+    """Dutch when the browser's first preferred language is Dutch, else English."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "nl" if first.startswith("nl") else "en"
 
 
 def answer_lang(lang_choice: str | None) -> str | None:

@@ -1,7 +1,7 @@
 """HTML and Markdown the app shows: the chat message, the sources panel, highlighting.
 
-Every piece of user or provision text that goes into HTML or Markdown passes through `esc`
-or `md_escape`. Pure functions, tested without gradio.
+Every piece of user or provision text that goes into HTML passes through `esc`; chat messages
+are plain text, which the chat shows as typed. Pure functions, tested without gradio.
 """
 
 from __future__ import annotations
@@ -17,17 +17,11 @@ from assistant.text.tokens import analyze, fold
 from assistant.ui.texts import UI
 
 _TEMPLATE_CHARS = str.maketrans({"$": "&#36;", "{": "&#123;", "}": "&#125;", "`": "&#96;"})
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 
 
 def esc(text: object) -> str:
     """Escape text for HTML, and the characters HTML templates would read as syntax."""
     return html.escape(str(text), quote=True).translate(_TEMPLATE_CHARS)
-
-
-def md_escape(text: object) -> str:
-    """Escape text for the chat's Markdown: no HTML, links, images or formatting from it."""
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", str(text)), quote=False)
 
 
 def browse_link(pid: str) -> str:
@@ -67,26 +61,25 @@ def highlight(text: str, question: str) -> str:
 # -- the chat --------------------------------------------------------------------------------
 
 
-def chat_markdown(answer: Answer) -> str:
-    """The chat message for an answer: badge if it abstains, text, and its citations by id."""
+def as_message(text: str) -> str:
+    """A chat message's text: the chat inserts messages as (sanitised) HTML even with Markdown
+    off, so `&`, `<` and `>` are escaped and everything else shows exactly as written."""
+    return html.escape(text, quote=False)
+
+
+def chat_text(answer: Answer) -> str:
+    """The chat message for an answer, as plain text (copying it gives clean text): a badge if
+    it abstains, the answer, and each source with its id, label and verbatim quote, numbered as
+    the sources panel numbers them."""
     ui = UI[answer.language if answer.language in UI else "en"]
-    parts = []
-    if answer.abstained:
-        parts.append(f"**{md_escape(ui['abstained'])}**")
-    parts.append(md_escape(render.body(answer)))  # the sources panel shows the sources in full
-    if answer.citations:
-        parts.append("\n".join(
-            f"\\[{i}\\] **{md_escape(c.id)}** — {md_escape(c.label)}"
-            for i, c in enumerate(answer.citations, 1)
-        ))
-    return "\n\n".join(parts)
+    badge = [ui["abstained"]] if answer.abstained else []
+    return as_message("\n\n".join([*badge, render.text(answer)]))
 
 
-def user_markdown(question: object, limit: int = 500) -> str:
+def user_text(question: object, limit: int = 2000) -> str:
+    """The user's message as typed (escaped only as the chat needs), cut for display only."""
     text = question if isinstance(question, str) else ""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    return md_escape(text)
+    return as_message(text[:limit] + "…" if len(text) > limit else text)
 
 
 def sources_html(corpus: Corpus, ids: list[str], question: str, lang: str) -> str:
@@ -97,15 +90,30 @@ def sources_html(corpus: Corpus, ids: list[str], question: str, lang: str) -> st
     cards = []
     for i, pid in enumerate(ids, 1):
         p = corpus.by_id[pid]
+        parent = p.parent if p.kind == "item" and p.parent in corpus.by_id else None
+        nl_lead = f'<span class="sc-lead">{esc(corpus.by_id[parent].text)} … </span>' if parent else ""
+        en_lead = f'<span class="sc-lead">{esc(corpus.english(parent))} … </span>' if parent else ""
         cards.append(
-            f'<div class="sc-card" data-id="{esc(pid)}">'
+            f'<div class="sc-card" id="source-{i}" data-n="{i}" data-id="{esc(pid)}">'
             f'<div class="sc-head"><span>[{i}]</span><span class="sc-id">{esc(pid)}</span>'
             f'<span class="sc-label">{esc(corpus.label(pid, lang))}</span>'
             f'<a class="sc-link" href="{esc(browse_link(pid))}" target="_blank" rel="noopener">'
             f'{esc(ui["open"])}</a></div>'
             f'<div class="sc-cols"><div><div class="sc-col-title">{esc(ui["nl_col"])}</div>'
-            f'<p lang="nl" class="sc-nl">{highlight(p.text, question)}</p></div>'
+            f'<p lang="nl" class="sc-nl">{nl_lead}{highlight(p.text, question)}</p></div>'
             f'<div><div class="sc-col-title">{esc(ui["en_col"])}</div>'
-            f'<p lang="en" class="sc-en">{highlight(corpus.english(pid), question)}</p></div></div></div>'
+            f'<p lang="en" class="sc-en">{en_lead}{highlight(corpus.english(pid), question)}</p></div></div></div>'
         )
-    return f'<div class="sc-sources"><h3>{esc(ui["sources"])}</h3>{"".join(cards)}</div>'
+    return (f'<div class="sc-sources"><h2>{esc(ui["sources"])}</h2>'
+            f'<p class="sc-muted">{esc(ui["sources_hint"])}</p>{"".join(cards)}</div>')
+
+
+def chat_tools_html(lang: str) -> str:
+    """The conversation's export button; the page's script builds the Markdown in the browser
+    from the chat and the sources shown, so nothing is written on the server."""
+    ui = UI[lang]
+    data = {"file": "stagecode-conversation.md", "title": ui["chat_md_title"], "you": ui["you"],
+            "answer": ui["assistant"], "cited": ui["cited"], "nl": ui["nl_col"], "en": ui["en_col"],
+            "footer": ui["md_footer"]}
+    attrs = " ".join(f'data-{k}="{esc(v)}"' for k, v in data.items())
+    return f'<button type="button" class="sc-button sc-export-chat" {attrs}>{esc(ui["export_chat"])}</button>'

@@ -1,0 +1,121 @@
+() => {
+  // The page's own behaviour, all in the browser: [n] in an answer jumps to source n; tick boxes
+  // of the checklist are kept for this browser session; the checklist and the conversation are
+  // exported as Markdown files made here (nothing is written on the server).
+  const seen = JSON.parse(sessionStorage.getItem("stagecode-sources") || "{}");
+
+  function remember() {  // the full text of every source shown, for the conversation export
+    document.querySelectorAll("#sources .sc-card").forEach((card) => {
+      const nl = card.querySelector(".sc-nl"), en = card.querySelector(".sc-en");
+      const label = card.querySelector(".sc-label");
+      seen[card.dataset.id] = {label: label ? label.textContent : "", nl: nl ? nl.textContent : "",
+                               en: en ? en.textContent : ""};
+    });
+    sessionStorage.setItem("stagecode-sources", JSON.stringify(seen));
+  }
+
+  function linkRefs() {  // [n] in bot messages becomes a button that scrolls to source n
+    document.querySelectorAll('#chatbot [data-testid="bot"]').forEach((msg) => {
+      if (msg.dataset.scLinked === msg.textContent.length.toString()) return;
+      const walker = document.createTreeWalker(msg, NodeFilter.SHOW_TEXT);
+      const nodes = [];
+      while (walker.nextNode()) if (/\[\d+\]/.test(walker.currentNode.nodeValue)) nodes.push(walker.currentNode);
+      nodes.forEach((node) => {
+        if (node.parentElement && node.parentElement.closest(".sc-ref")) return;
+        const frag = document.createDocumentFragment();
+        node.nodeValue.split(/(\[\d+\])/).forEach((part) => {
+          const m = part.match(/^\[(\d+)\]$/);
+          if (!m) { frag.appendChild(document.createTextNode(part)); return; }
+          const b = document.createElement("button");
+          b.type = "button"; b.className = "sc-ref"; b.dataset.n = m[1]; b.textContent = part;
+          b.setAttribute("aria-label", "source " + m[1]);
+          frag.appendChild(b);
+        });
+        node.parentNode.replaceChild(frag, node);
+      });
+      msg.dataset.scLinked = msg.textContent.length.toString();
+    });
+  }
+
+  function restoreTicks() {
+    document.querySelectorAll("#checklist .sc-tick").forEach((box) => {
+      box.checked = sessionStorage.getItem("tick:" + box.dataset.key) === "1";
+    });
+  }
+
+  function download(name, text) {
+    const url = URL.createObjectURL(new Blob([text], {type: "text/markdown;charset=utf-8"}));
+    const a = document.createElement("a");
+    a.href = url; a.download = name; document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  function checklistMarkdown(button) {
+    const root = document.querySelector("#checklist");
+    const lines = ["# " + root.querySelector("h2").textContent, "", root.querySelector(".sc-muted").textContent, ""];
+    root.querySelectorAll("h3").forEach((h) => {
+      lines.push("## " + h.textContent, "");
+      const list = h.nextElementSibling;
+      list.querySelectorAll("li").forEach((li) => {
+        const box = li.querySelector(".sc-tick"), label = li.querySelector("label");
+        const id = li.dataset.id, rest = label.textContent.trim().slice(id.length).trim();
+        lines.push(`- [${box.checked ? "x" : " "}] **${id}** ${rest}`);
+      });
+      lines.push("");
+    });
+    lines.push("_" + button.dataset.footer + "_");
+    return lines.join("\n") + "\n";
+  }
+
+  function chatMarkdown(button) {
+    const d = button.dataset, lines = ["# " + d.title, ""], cited = [];
+    document.querySelectorAll('#chatbot [data-testid="user"], #chatbot [data-testid="bot"]').forEach((m) => {
+      const who = m.dataset.testid === "user" ? d.you : d.answer;
+      lines.push("## " + who, "", m.innerText.trim(), "");
+      (m.innerText.match(/^\[\d+\] (\S+) —/gm) || []).forEach((s) => {
+        const id = s.replace(/^\[\d+\] /, "").replace(/ —$/, "");
+        if (!cited.includes(id)) cited.push(id);
+      });
+    });
+    if (cited.length) {
+      lines.push("## " + d.cited, "");
+      cited.forEach((id) => {
+        const s = seen[id] || {};
+        lines.push(`### ${id} — ${s.label || ""}`, "", `**${d.nl}:** ${s.nl || ""}`, "");
+        if (s.en) lines.push(`**${d.en}:** ${s.en}`, "");
+      });
+    }
+    lines.push("_" + d.footer + "_");
+    return lines.join("\n") + "\n";
+  }
+
+  document.addEventListener("click", (event) => {
+    const ref = event.target.closest(".sc-ref");
+    if (ref) {
+      const card = document.querySelector(`#sources .sc-card[data-n="${ref.dataset.n}"]`);
+      if (card) {
+        card.scrollIntoView({behavior: "smooth", block: "start"});
+        card.classList.add("sc-flash");
+        card.setAttribute("tabindex", "-1");
+        card.focus({preventScroll: true});
+        setTimeout(() => card.classList.remove("sc-flash"), 2500);
+      }
+      return;
+    }
+    const exportList = event.target.closest(".sc-export-checklist");
+    if (exportList) { download(exportList.dataset.file, checklistMarkdown(exportList)); return; }
+    const exportChat = event.target.closest(".sc-export-chat");
+    if (exportChat) { remember(); download(exportChat.dataset.file, chatMarkdown(exportChat)); }
+  });
+  document.addEventListener("change", (event) => {
+    const box = event.target.closest ? event.target.closest(".sc-tick") : null;
+    if (box) sessionStorage.setItem("tick:" + box.dataset.key, box.checked ? "1" : "0");
+  });
+  function htmlLang() {  // <html lang> follows the interface language shown
+    const header = document.querySelector(".sc-header[data-lang]");
+    if (header && document.documentElement.lang !== header.dataset.lang) document.documentElement.lang = header.dataset.lang;
+  }
+
+  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); })
+    .observe(document.body, {childList: true, subtree: true, characterData: true});
+}
