@@ -230,6 +230,8 @@ def test_chat_handler_keeps_follow_ups_per_conversation_and_shows_bad_input(assi
     assert len(conv.turns) == 2 and conv.turns[1].resolved != conv.turns[1].question
     history, conv2, _, box, _ = h.respond("", "student", "auto", history, conv)
     assert history[-1]["role"] == "assistant" and "empty" in history[-1]["content"]
+    again, _, _, _, _ = h.respond("", "student", "auto", history, conv)
+    assert again == history  # the empty-question warning shows once
     assert "Traceback" not in history[-1]["content"] and conv2 is conv and len(conv.turns) == 2
     history, _, _, _, _ = h.respond(INJECTION, "student", "auto", [], Conversation())
     assert history[0]["content"] == user_text(INJECTION) and "<script>" not in history[0]["content"]

@@ -107,7 +107,9 @@ class Handlers:
         try:
             answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm)
         except InputError as exc:
-            history.append({"role": "assistant", "content": as_message(f"⚠ {exc}")})
+            warning = {"role": "assistant", "content": as_message(f"⚠ {exc}")}
+            if not history or history[-1] != warning:  # pressing Ask again on the same mistake: once
+                history.append(warning)
             return history, conv, gr.update(), question, shown
         except Exception as exc:  # never show a traceback in the chat
             print(f"stagecode ui: answering failed: {type(exc).__name__}")
