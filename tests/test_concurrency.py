@@ -4,29 +4,17 @@ runs with 200). No errors; every answer is exactly what the same conversation ge
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from scripts import load_script
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 50
 TURNS = 10
 
 
-def _load_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("stagecode_bench_load", ROOT / "bench" / "load.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 def test_50_sessions_at_once_each_get_their_own_conversation(assistant, index_dir: str) -> None:  # type: ignore[no-untyped-def]
-    load = _load_module()
+    load = load_script("bench/load.py")
     scripts = [load.script(n, TURNS) for n in range(CLIENTS)]
     expected = {tuple(s): load.alone(assistant, s) for s in scripts}
     with load.server(index_dir) as (_, url):

@@ -4,35 +4,25 @@ answers; nothing crashes. Needs Debian's nginx (`.ci/run` installs it)."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from scripts import load_script
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                                  reason="nginx is not installed (Debian: apt-get install nginx)")]
 
-ROOT = Path(__file__).resolve().parent.parent
 USERS = 16
 FIRST = "Krijg ik mijn reiskosten vergoed als stagiair?"
 FOLLOW = "En geldt dat ook voor duale studenten?"
 
 
-def _replicas():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("stagecode_replicas", ROOT / "deploy" / "replicas.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    sys.modules[spec.name] = module  # type: ignore[union-attr]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 def test_killing_a_replica_mid_conversation(index_dir: str, assistant) -> None:  # type: ignore[no-untyped-def]
     from gradio_client import Client
 
-    with _replicas().Cluster(2, index_dir=index_dir) as cluster:
+    with load_script("deploy/replicas.py").Cluster(2, index_dir=index_dir) as cluster:
         users = [Client(cluster.url, verbose=False, httpx_kwargs={"timeout": 60}) for _ in range(USERS)]
         assert all(u.cookies.get("stagecode_route") for u in users)  # nginx made each session sticky
         for u in users:
