@@ -138,3 +138,14 @@ def test_a_question_naming_an_open_topic_is_answered_by_the_rule_that_applies(as
     topic the code leaves open does not refuse the question."""
     a = assistant.ask("does the dress code / huisregels at my internship apply to me too?")
     assert not a.abstained and [c.id for c in a.citations][:1] == ["2.3"]
+
+
+def test_a_follow_up_with_nothing_before_it_says_so_and_still_answers(assistant) -> None:  # type: ignore[no-untyped-def]
+    from assistant.answering.conversation import Conversation
+
+    alone = assistant.ask("And for dual students?", "student", None, Conversation())
+    assert alone.answer.startswith("I see no earlier question") and "no_context" in alone.reasons
+    chat = Conversation()
+    assistant.ask("Do I get my travel costs reimbursed?", "student", None, chat)
+    follow = assistant.ask("And for dual students?", "student", None, chat)
+    assert "no_context" not in follow.reasons and follow.resolved_question
