@@ -104,7 +104,11 @@ class Cluster:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()  # no replica is left running when nginx or one of them fails to start
+            raise
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
