@@ -143,6 +143,7 @@ def test_a_cut_source_or_a_missing_curated_layer_is_refused(cli_index: str, tmp_
     assert "no curated layer" in _one_error_line(run(["corpus", "stamp"], str(tmp_path / "i2"), env=env))
 
 
+@pytest.mark.slow
 def test_serve_on_a_busy_port_is_one_error_line(cli_index: str) -> None:
     import socket
 
@@ -164,6 +165,7 @@ def test_a_closed_pipe_and_an_ascii_terminal_are_no_traceback(cli_index: str) ->
 
 @pytest.mark.parametrize("damage", ["syntax", "truncated", "binary"])
 @pytest.mark.parametrize("name", ["curated.yaml", "silent_topics.yaml", "voices.yaml"])
+@pytest.mark.slow
 def test_a_damaged_data_file_is_one_error_line_naming_it(cli_index: str, tmp_path: Path, name: str,
                                                          damage: str) -> None:
     data = tmp_path / "corpus"

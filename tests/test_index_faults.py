@@ -255,6 +255,7 @@ HNSW_FAULTS = {
 
 
 @pytest.mark.parametrize("damage", list(HNSW_FAULTS))
+@pytest.mark.slow
 def test_damaged_hnsw_files_never_reach_the_answer_path(built: Path, damage: str) -> None:
     """Chroma's native index files are never read to answer (a damaged one could crash the
     process); the store check runs Chroma in a child process and rebuilds when the store fails
@@ -376,6 +377,7 @@ def child(root: Path, go: Path | None, delay: float = 0.0) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_two_processes_opening_a_fresh_index_at_once_build_it_once(tmp_path: Path) -> None:
     root, go = tmp_path / "index", tmp_path / "go"
     procs = [child(root, go, delay=0.05) for _ in range(2)]
@@ -392,6 +394,7 @@ def test_two_processes_opening_a_fresh_index_at_once_build_it_once(tmp_path: Pat
     assert not list(root.glob(".building-*")) and not list(root.glob(".old-*"))
 
 
+@pytest.mark.slow
 def test_a_build_killed_halfway_is_recovered(tmp_path: Path) -> None:
     root = tmp_path / "index"
     proc = child(root, None, delay=1.0)  # a slow build: ~3 s for its 3 batches
@@ -419,6 +422,7 @@ def test_search_is_exhaustive_so_answers_do_not_depend_on_the_process(assistant)
     assert hnsw["ef_search"] >= col.count() and hnsw["space"] == "cosine"
 
 
+@pytest.mark.slow
 def test_the_store_check_fails_on_a_store_that_does_not_hold_what_was_built(built: Path) -> None:
     manifest = json.loads((built / "chroma" / ix.MANIFEST).read_text())
     assert ix.verify_store(built / "chroma", manifest)

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import errno
 
+import pytest
 
+
+@pytest.mark.slow
 def test_the_session_really_built_answered_and_served(session) -> None:  # type: ignore[no-untyped-def]
     checks = session.result["checks"]
     assert checks["ask"] == ["3B.vd.4"] and checks["follow_up_resolved"] and checks["cli"] == 0
@@ -16,6 +19,7 @@ def test_the_session_really_built_answered_and_served(session) -> None:  # type:
     assert len(checks["api_errors"]) == 3
 
 
+@pytest.mark.slow
 def test_the_http_edge_bounds_bodies_refuses_uploads_and_sets_security_headers(session) -> None:  # type: ignore[no-untyped-def]
     checks = session.result["checks"]
     assert checks["big_body"] == 413
@@ -26,11 +30,13 @@ def test_the_http_edge_bounds_bodies_refuses_uploads_and_sets_security_headers(s
     assert checks["rest"] and all(s < 500 for s in checks["rest"]), checks["rest"]
 
 
+@pytest.mark.slow
 def test_nothing_tried_to_reach_another_host(session) -> None:  # type: ignore[no-untyped-def]
     assert session.result["refused"] == [], "Python code tried to resolve or reach another host"
     assert session.syscalls == [], "a system call addressed another host"
 
 
+@pytest.mark.slow
 def test_the_recorders_would_have_noticed(session) -> None:  # type: ignore[no-untyped-def]
     canaries = session.result["checks"]["canaries"]
     assert canaries["audit_refused"] is True

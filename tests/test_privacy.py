@@ -54,11 +54,13 @@ def holders(paths: set[Path], marker: str) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_the_session_asked_with_the_marker(session) -> None:  # type: ignore[no-untyped-def]
     checks = session.result["checks"]
     assert checks["ask"] == ["3B.vd.4"] and checks["api_ask"] == ["3B.vd.4"] and checks["ui_cites"]
 
 
+@pytest.mark.slow
 def test_no_file_holds_a_question(session) -> None:  # type: ignore[no-untyped-def]
     paths = set(files_under(session.tree))
     assert any(p.name == "chroma.sqlite3" for p in paths), "the index was not in the private tree"
@@ -70,6 +72,7 @@ def test_no_file_holds_a_question(session) -> None:  # type: ignore[no-untyped-d
     assert holders(paths, session.marker) == []
 
 
+@pytest.mark.slow
 def test_no_log_or_output_holds_a_question(session) -> None:  # type: ignore[no-untyped-def]
     assert session.marker not in session.stderr
     assert session.marker not in session.stdout  # the CLI's answer and the app's messages
