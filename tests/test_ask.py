@@ -149,3 +149,17 @@ def test_a_follow_up_with_nothing_before_it_says_so_and_still_answers(assistant)
     assistant.ask("Do I get my travel costs reimbursed?", "student", None, chat)
     follow = assistant.ask("And for dual students?", "student", None, chat)
     assert "no_context" not in follow.reasons and follow.resolved_question
+
+
+@pytest.mark.parametrize("role, absent", [("company", " je "), ("staff", " je ")])
+def test_a_refusal_points_elsewhere_in_the_askers_voice(assistant, role: str, absent: str) -> None:  # type: ignore[no-untyped-def]
+    """What the code leaves open is pointed to in the asker's voice: a company as "u", staff in
+    the third person; a student keeps "je"."""
+    topics = assistant.corpus.silent_topics
+    assert all(t.voices.get("company", {}).get("nl") and t.voices.get("staff", {}).get("en") for t in topics)
+    answer = assistant.ask("Hoeveel uur per week moet een stagiair werken volgens de stagecode?", role)
+    assert answer.abstained and f" {answer.lead} ".find(absent) == -1
+    mine = next(t for t in topics if t.where(role, "nl") in answer.answer)
+    assert mine.where(role, "nl") != mine.where("student", "nl")
+    student = assistant.ask("Hoeveel uur per week moet een stagiair werken volgens de stagecode?", "student")
+    assert mine.where("student", "nl") in student.answer

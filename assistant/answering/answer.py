@@ -102,7 +102,7 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
         head = [t[reason]]
     else:
         head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
-        head += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
+        head += [s.where(role, lang) for s in verdict.silent[:1]]
         related = [h.pid for h in hits if h.score >= RELATED_MIN]
         related += [r for s in verdict.silent for r in s.related]
         if set(related) & set(PAY):
@@ -178,7 +178,7 @@ def compose(
     cites += [citation(corpus, pid, lang, by_pid[pid].score) for pid in other]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope = _scope(corpus, pids, other, track, lang)
-    notes += [s.where_nl if lang == "nl" else s.where_en for s in verdict.silent[:1]]
+    notes += [s.where(role, lang) for s in verdict.silent[:1]]
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     return compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,

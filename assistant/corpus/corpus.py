@@ -27,6 +27,12 @@ class SilentTopic:
     where_nl: str
     where_en: str
     related: tuple[str, ...] = ()
+    #: the pointer addressed to a company and written for school staff: {"company": {"nl": …}}
+    voices: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def where(self, role: str, lang: str) -> str:
+        """Where to look instead, in the asker's voice (a student's text when there is no other)."""
+        return self.voices.get(role, {}).get(lang) or (self.where_nl if lang == "nl" else self.where_en)
 
 
 @dataclass
@@ -163,15 +169,20 @@ def load_curation(path: Path) -> dict[str, Curation]:
     return {str(k): _curation(str(k), v) for k, v in data.items()}
 
 
-def load_silent_topics(path: Path) -> list[SilentTopic]:
+def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[SilentTopic]:
     if not path.exists():
         return []
     data = _yaml(path) or []
+    voiced = _yaml(voices_path) if voices_path is not None and voices_path.exists() else {}
+    if not isinstance(voiced, dict):
+        raise CorpusError(f"{voices_path}: expected a mapping of topic id to voiced pointers")
     try:
         return [
             SilentTopic(
                 id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
                 where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
+                voices={role: {lang: str(v[f"{role}_{lang}"]) for lang in ("nl", "en") if v.get(f"{role}_{lang}")}
+                        for v in [voiced.get(str(d["id"])) or {}] for role in ("company", "staff")},
             )
             for d in data
         ]
@@ -188,7 +199,7 @@ def load_corpus(files: CorpusFiles | None = None, source: Path | str | None = No
     voices = _yaml(files.voices) if files.voices.exists() else {}
     if not isinstance(voices, dict):
         raise CorpusError(f"{files.voices}: expected a mapping of provision id to voices")
-    return Corpus(provisions, curation, load_silent_topics(files.silent),
+    return Corpus(provisions, curation, load_silent_topics(files.silent, files.silent_voices),
                   voices={str(k): v for k, v in voices.items()}, files=files)
 
 

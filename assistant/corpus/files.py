@@ -38,6 +38,10 @@ class CorpusFiles:
         return self.dir / "silent_topics.yaml"
 
     @property
+    def silent_voices(self) -> Path:
+        return self.dir / "silent_voices.yaml"
+
+    @property
     def voices(self) -> Path:
         return self.dir / "voices.yaml"
 
