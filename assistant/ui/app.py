@@ -127,7 +127,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
         search.change(h.browse, [search, lang, shown], [browse, browse_note], **private)
         for control in (ch_role, ch_track):
             control.change(h.checklist_changed, [ch_role, ch_track, lang, shown], checklist_view, **private)
-        then_relabel(lang.change(lambda choice, now: now, [lang, shown], shown, **private))
+        lang.change(relabel, relabel_in, list(named.values()), **private)
 
         def on_load(request: gr.Request) -> list:
             params = dict(request.query_params) if request is not None else {}

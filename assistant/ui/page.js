@@ -5,13 +5,16 @@
   const seen = JSON.parse(sessionStorage.getItem("stagecode-sources") || "{}");
 
   function remember() {  // the full text of every source shown, for the conversation export
+    let added = false;
     document.querySelectorAll("#sources .sc-card").forEach((card) => {
+      if (seen[card.dataset.id]) return;  // a provision's text does not change: kept once
       const nl = card.querySelector(".sc-nl"), en = card.querySelector(".sc-en");
       const label = card.querySelector(".sc-label");
       seen[card.dataset.id] = {label: label ? label.textContent : "", nl: nl ? nl.textContent : "",
                                en: en ? en.textContent : ""};
+      added = true;
     });
-    sessionStorage.setItem("stagecode-sources", JSON.stringify(seen));
+    if (added) sessionStorage.setItem("stagecode-sources", JSON.stringify(seen));
   }
 
   function linkRefs() {  // [n] in bot messages becomes a button that scrolls to source n
