@@ -3,7 +3,12 @@ follow-ups) through the stateful `/chat` endpoint of one app process. Prints err
 percentiles, throughput, the server's resident memory before and after, and whether every
 session got exactly the answers its conversation gets alone (no context leaking between users).
 
-    .venv/bin/python bench/load.py [--clients 200] [--turns 10] [--index-dir DIR]
+Users read an answer before they ask again: with `--think T` each client asks its first question
+at a random moment in the first T seconds and waits between 0.5 T and 1.5 T (seeded) after each
+answer. `--think 0` has every client ask again the moment it has its answer: a stress run whose
+latency is set by throughput (N clients / answers per second), not by the cost of one answer.
+
+    .venv/bin/python bench/load.py [--clients 200] [--turns 10] [--think 20] [--index-dir DIR]
 
 Bounded: at most clients x turns requests, all to 127.0.0.1, and a deadline for the whole run.
 `tests/test_concurrency.py` runs the same code with 50 clients and asserts on it.
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -139,8 +145,10 @@ class Load:
         return ms[max(0, min(len(ms) - 1, round(q * len(ms)) - 1))] if ms else 0.0
 
 
-def run(url: str, scripts: list[list[Turn]], deadline: float = 900.0) -> Load:
-    """Every client at once (they start together), each in its own gradio_client session."""
+def run(url: str, scripts: list[list[Turn]], deadline: float = 900.0, think: float = 0.0) -> Load:
+    """Every client at once, each in its own gradio_client session; with `think` > 0 each reads
+    an answer for a random 0.5-1.5 x `think` seconds (seeded by the client's number) before it
+    asks again, and the first questions are spread over the first `think` seconds."""
     from gradio_client import Client
 
     load, lock = Load(), threading.Lock()
@@ -150,8 +158,12 @@ def run(url: str, scripts: list[list[Turn]], deadline: float = 900.0) -> Load:
         try:
             client = Client(url, verbose=False, httpx_kwargs={"timeout": 300})
             ready.wait(timeout=300)
+            pause = random.Random(n)
+            time.sleep(pause.uniform(0, think))
             got = []
-            for question, role, new in scripts[n]:
+            for turn, (question, role, new) in enumerate(scripts[n]):
+                if turn:
+                    time.sleep(pause.uniform(0.5 * think, 1.5 * think))
                 t0 = time.perf_counter()
                 got.append(client.predict(question, role, "auto", new, api_name="/chat"))
                 with lock:
@@ -176,6 +188,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--think", type=float, default=20.0,
+                        help="mean seconds a user reads an answer before asking again (0: at once)")
     parser.add_argument("--index-dir", default=str(ROOT / "index"))
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -187,12 +201,13 @@ def main() -> int:
     expected = {tuple(s): alone(assistant, s) for s in scripts}
     with server(args.index_dir) as (proc, url):
         before, server_cpu, own = rss_mb(proc.pid), cpu_seconds(proc.pid), os.times()
-        load = run(url, scripts)
+        load = run(url, scripts, think=args.think)
         after, server_cpu = rss_mb(proc.pid), cpu_seconds(proc.pid) - server_cpu
         client_cpu = sum(os.times()[:2]) - sum(own[:2])
     leaks = load.leaks(scripts, expected)
     n = len(load.latencies)
-    print(f"| load | {args.clients} sessions x {args.turns} questions (/chat, with follow-ups), loopback |")
+    print(f"| load | {args.clients} sessions x {args.turns} questions (/chat, with follow-ups), "
+          f"think time {args.think:g} s, loopback |")
     print("|---|---|")
     for name, value in [
         ("answers", f"{n} of {args.clients * args.turns}"), ("errors", str(len(load.errors))),
