@@ -5,7 +5,8 @@ the learned ranking and decision replaced the hand-set fusion and the 1,551 sile
 triggers: abstention accuracy and false abstention on the old dev and held-out splits (0.92 /
 0.05 and 0.94 / 0.05 before), a regression the README and the report state, in exchange for the
 real-phrased split (abstention 0.841 -> 0.929, false abstention 0.159 -> 0.028). Every other
-gate was raised. A regression must be fixed, not hidden by another lowering.
+gate was raised, and those two have since been raised again as the bank grew (dev 0.94 / 0.03,
+held-out 0.91 / 0.02). A regression must be fixed, not hidden by another lowering.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import pytest
 
 GATES = {
-    "dev": {"hit@1": 0.79, "hit@3": 0.90, "abstention_accuracy": 0.92, "false_abstention_max": 0.04,
+    "dev": {"hit@1": 0.80, "hit@3": 0.92, "abstention_accuracy": 0.94, "false_abstention_max": 0.03,
             "verbatim": 1.0, "language_match": 0.98},
-    "heldout": {"hit@1": 0.85, "hit@3": 0.90, "abstention_accuracy": 0.91, "false_abstention_max": 0.04,
+    "heldout": {"hit@1": 0.85, "hit@3": 0.90, "abstention_accuracy": 0.91, "false_abstention_max": 0.02,
                 "verbatim": 1.0, "language_match": 0.98},
-    "real": {"hit@1": 0.81, "hit@3": 0.93, "abstention_accuracy": 0.93, "false_abstention_max": 0.02,
+    "real": {"hit@1": 0.81, "hit@3": 0.94, "abstention_accuracy": 0.94, "false_abstention_max": 0.02,
              "verbatim": 1.0, "language_match": 0.98},
 }
 #: discrimination and harassment situations of the real split whose answer cites the reporting point

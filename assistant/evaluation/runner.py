@@ -351,8 +351,9 @@ def write_report(out: dict, spec: str, out_dir: Path) -> None:
              "as people write, by a separate pass that read neither the question bank nor the old "
              "questions). Figures are as measured. Neither held-out split was used for tuning; dev "
              "was. The misses below list every split, held-out included, for transparency; the "
-             "held-out misses were not used to change anything. The held-out aggregate figures "
-             "were seen when the abstention threshold rule of `stagecode train` was last chosen "
+             "held-out misses were not used to change anything (the README lists the ones seen). "
+             "The held-out aggregate figures were seen when the abstention threshold rule of "
+             "`stagecode train` was last chosen and before the last bank pass was commissioned "
              "(README, Evaluation).", "", "## By split", "",
              table(parts["split"]), *old_beside_new(out), "", "## Overall", "",
              table({"all": out["overall"]})]
