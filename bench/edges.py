@@ -1,7 +1,8 @@
-"""The heavy single requests and the failover, measured: a chat of 60 follow-ups of 2,000
-characters each (through the app's `/chat` and through `stagecode ask --batch`), request bodies
-of 50 MB (declared and streamed) and a question of 50 MB on the command line's batch path, and
-two replicas behind nginx with one killed mid-conversation. Prints one table of figures.
+"""The heavy single requests and the failover, measured: long chats through the app's `/chat`
+(60 messages of 2,000 characters; a 2,000-character question and 60 short follow-ups) and the
+first of them through `stagecode ask --batch`, request bodies of 50 MB (declared and streamed),
+a question of 50 MB on the batch path, and two replicas behind nginx with one killed
+mid-conversation. Prints one table of figures.
 
     .venv/bin/python bench/edges.py [--index-dir DIR] [--no-replicas]
 
@@ -23,7 +24,7 @@ from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST = "Krijg ik een onkostenvergoeding tijdens mijn stage?"
-LONG_FOLLOW = ("En hoe zit dat dan " + "precies " * 248)[:2000]  # 2,000 characters (the limit), leaning on FIRST
+LONG_FOLLOW = ("En hoe zit dat dan " + "precies " * 248)[:2000]  # 2,000 characters: the length limit
 LONG_FIRST = (FIRST + " Ik vraag het omdat " + "mijn stage lang duurt " * 100)[:2000]
 SHORT_FOLLOW = "En wie betaalt dat dan?"
 FOLLOW_UPS = 60
@@ -49,7 +50,7 @@ def long_chat_app(load: ModuleType, index_dir: str) -> list[tuple[str, str]]:
 
     with load.server(index_dir) as (proc, url):
         client = Client(url, verbose=False, httpx_kwargs={"timeout": 120})
-        client.predict(FIRST, "student", "auto", True, api_name="/chat")
+        client.predict(FIRST, "student", "auto", True, api_name="/chat")  # warm-up before measuring
         before = load.rss_mb(proc.pid)
         long_times, long_text = _chat(client, FIRST, LONG_FOLLOW)
         short_times, short_text = _chat(client, LONG_FIRST, SHORT_FOLLOW)
