@@ -8,6 +8,7 @@ to docs/screenshots/. CI needs: apt-get install -y chromium chromium-driver
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -91,6 +92,12 @@ def _ask(d, text: str) -> str:  # type: ignore[no-untyped-def]
     d.find_element(By.ID, "ask").click()
     wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')) > before,
              what=f"an answer to {text[:40]!r}")
+    return _last_answer(d)
+
+
+def _last_answer(d) -> str:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
     return d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')[-1].text
 
 
@@ -110,7 +117,11 @@ def test_three_roles_ask_follow_up_open_a_source_and_export(app_url: str, driver
         css(By.CSS_SELECTOR, f'#role input[value="{role}"]').click()
         assert cited in _ask(d, first)
         assert "I see no earlier question" not in _ask(d, follow)  # a follow-up in its conversation
-        # [1] in the last answer is a link to source 1, which is shown and marked
+        # [1] in the last answer is a link to source 1, which is shown and marked once the
+        # sources panel shows this answer's sources
+        first_id = re.search(r"^\[1\] (\S+) —", _last_answer(d), re.M).group(1)
+        wait_for(lambda fid=first_id: css(By.CSS_SELECTOR, '#sources .sc-card[data-n="1"]').get_attribute("data-id")
+                 == fid, what="this answer's sources")
         ref = wait_for(lambda: d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')[-1]
                        .find_elements(By.CSS_SELECTOR, ".sc-ref"), what="[n] links")[0]
         ref.click()

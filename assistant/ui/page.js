@@ -92,16 +92,25 @@
     return lines.join("\n") + "\n";
   }
 
+  let flash = null;  // {n, until}: the source marked by the last [n] click, kept while the panel re-renders
+  function markFlash() {
+    document.querySelectorAll("#sources .sc-card").forEach((card) => {
+      const on = flash !== null && Date.now() < flash.until && card.dataset.n === flash.n;
+      if (card.classList.contains("sc-flash") !== on) card.classList.toggle("sc-flash", on);
+    });
+  }
+
   document.addEventListener("click", (event) => {
     const ref = event.target.closest(".sc-ref");
     if (ref) {
       const card = document.querySelector(`#sources .sc-card[data-n="${ref.dataset.n}"]`);
       if (card) {
         card.scrollIntoView({behavior: "smooth", block: "start"});
-        card.classList.add("sc-flash");
+        flash = {n: ref.dataset.n, until: Date.now() + 2500};
+        markFlash();
         card.setAttribute("tabindex", "-1");
         card.focus({preventScroll: true});
-        setTimeout(() => card.classList.remove("sc-flash"), 2500);
+        setTimeout(markFlash, 2600);
       }
       return;
     }
@@ -119,6 +128,6 @@
     if (header && document.documentElement.lang !== header.dataset.lang) document.documentElement.lang = header.dataset.lang;
   }
 
-  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); })
+  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markFlash(); })
     .observe(document.body, {childList: true, subtree: true, characterData: true});
 }
