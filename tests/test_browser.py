@@ -88,7 +88,11 @@ def _ask(d, text: str) -> str:  # type: ignore[no-untyped-def]
     before = len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'))
     box = d.find_element(By.CSS_SELECTOR, "#question textarea")
     box.clear()
-    box.send_keys(text)
+    if len(text) > 200:  # typing thousands of keys can outlast the driver's timeout on a busy machine
+        d.execute_script("arguments[0].value = arguments[1];"
+                         "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box, text)
+    else:
+        box.send_keys(text)
     d.find_element(By.ID, "ask").click()
     wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')) > before,
              what=f"an answer to {text[:40]!r}")
