@@ -178,7 +178,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation.runner import main as run_eval
 
-    return int(run_eval(_settings(args), quick=args.quick))
+    return int(run_eval(_settings(args), quick=args.quick, dev=args.dev))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", parents=[common], help="run the evaluation and write eval/report.md")
     ev.add_argument("--quick", action="store_true", help="skip the baseline and model comparison")
+    ev.add_argument("--dev", action="store_true",
+                    help="ask only the dev split and print its figures and misses, writing nothing: "
+                         "compare model variants without asking a held-out question")
     ev.add_argument("--llm", help=llm_help + "; the report compares it with the deterministic answers")
     ev.set_defaults(func=cmd_eval)
 

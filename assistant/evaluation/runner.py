@@ -381,8 +381,32 @@ def write_report(out: dict, spec: str, out_dir: Path) -> None:
     (out_dir / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main(settings: Settings | None = None, quick: bool = False) -> int:
+def tuning_run(settings: Settings) -> list[Result]:
+    """Ask only the dev split, the one that may be tuned on, so that model variants can be
+    compared without asking a single held-out question; nothing is written."""
+    questions = [q for q in load_questions() if q["split"] == "dev"]
+    corpus = load_corpus(settings.corpus_files)
+    assistant = build(settings, corpus=corpus, llm=False)
+    return run_questions(assistant, questions, body_text(read_source(corpus.files.source)))
+
+
+def miss_line(r: Result) -> str:
+    """One miss as a line: id, role, what was expected, what was cited, the question."""
+    cited = ", ".join(r.cited[:3]) or "-"
+    return (f"{r.q['id']} [{r.q['role']}] expect {r.q['expect']} {r.q['gold']}: "
+            f"{'abstained, ' if r.abstained else ''}cited {cited} | {r.q['question']}")
+
+
+def main(settings: Settings | None = None, quick: bool = False, dev: bool = False) -> int:
     settings = settings or Settings.from_env()
+    if dev:
+        results = tuning_run(settings)
+        print(table({"dev": metrics(results)}))
+        misses = [r for r in results if is_miss(r)]
+        print(f"{len(misses)} misses (dev only; no held-out question was asked, nothing written):")
+        for r in misses:
+            print("  " + miss_line(r))
+        return 0
     out = evaluate(settings, quick=quick)
     print(table(out["parts"]["split"]))
     if "llm" in out:
