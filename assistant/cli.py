@@ -178,6 +178,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.evaluation.runner import main as run_eval
 
+    if args.dev and (args.llm or args.quick):
+        print("error: --dev asks the dev split with the deterministic answers only; leave out --llm and --quick",
+              file=sys.stderr)
+        return 2
     return int(run_eval(_settings(args), quick=args.quick, dev=args.dev))
 
 

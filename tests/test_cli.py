@@ -105,6 +105,7 @@ def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     ["serve", "--port", "99999"],
     ["train", "--embeddings", "no-such-model"],
     ["eval", "--quick", "--embeddings", "no-such-model"],
+    ["eval", "--dev", "--llm", "ollama:any"],
 ])
 def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: list[str]) -> None:
     proc = run(args, cli_index)
