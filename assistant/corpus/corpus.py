@@ -169,6 +169,12 @@ def load_curation(path: Path) -> dict[str, Curation]:
     return {str(k): _curation(str(k), v) for k, v in data.items()}
 
 
+def _pointer_voices(entry: dict) -> dict[str, dict[str, str]]:
+    """{"company_nl": …, "staff_en": …} → {"company": {"nl": …}, "staff": {"en": …}}, empty ones left out."""
+    return {role: {lang: str(entry[f"{role}_{lang}"]) for lang in ("nl", "en") if entry.get(f"{role}_{lang}")}
+            for role in ("company", "staff")}
+
+
 def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[SilentTopic]:
     if not path.exists():
         return []
@@ -181,8 +187,7 @@ def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[Sile
             SilentTopic(
                 id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
                 where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
-                voices={role: {lang: str(v[f"{role}_{lang}"]) for lang in ("nl", "en") if v.get(f"{role}_{lang}")}
-                        for v in [voiced.get(str(d["id"])) or {}] for role in ("company", "staff")},
+                voices=_pointer_voices(voiced.get(str(d["id"])) or {}),
             )
             for d in data
         ]
