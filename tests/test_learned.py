@@ -14,6 +14,7 @@ from assistant.answering.conversation import MAX_CONTEXT, Conversation
 from assistant.corpus.corpus import load_corpus
 from assistant.learn.bank import KINDS, bank_hash, load_bank
 from assistant.learn.model import LearnedModel
+from assistant.learn.signals import PIECE, BankVectors
 from assistant.training.store import expected_meta, shipped_path
 
 CORPUS = load_corpus()
@@ -194,3 +195,47 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
         for name in ("W", "b"):
             a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
             assert np.allclose(a, b, atol=1e-4), (part, name, float(np.abs(a - b).max()))
+
+
+def _bank_of(rows: int, dim: int = 64) -> BankVectors:
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(rows, dim)).astype(np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    labels = np.zeros((rows, 3), dtype=bool)
+    labels[np.arange(rows), np.arange(rows) % 3] = True
+    return BankVectors(m, labels, np.arange(rows) % len(KINDS), np.zeros(rows, dtype=int), [None] * rows,
+                       np.zeros(rows, dtype=bool))
+
+
+@pytest.mark.parametrize("rows", [10, PIECE + 1, PIECE + 2, 2 * PIECE + 1044])
+def test_the_split_bank_product_equals_the_whole_product(rows: int) -> None:
+    """One question's similarities, computed piecewise by two threads (or one, when there is a
+    single piece), are the very numbers of the plain product, so answers do not depend on it."""
+    from threadpoolctl import threadpool_limits
+
+    bank = _bank_of(rows)
+    one, many = (np.random.default_rng(2).normal(size=(n, bank.matrix.shape[1])).astype(np.float32) for n in (1, 5))
+    with threadpool_limits(limits=1, user_api="blas"):  # as when answering (assistant.build)
+        assert np.array_equal(bank.similarities(one), one @ bank.columns)
+        assert np.array_equal(bank.similarities(many), many @ bank.columns)
+
+
+def test_the_split_bank_product_does_not_wait_for_a_busy_helper() -> None:
+    """While the helper thread is held by another question, this one computes every piece itself."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    bank = _bank_of(2 * PIECE + 10)
+    if bank._helper is None:
+        pytest.skip("one core: the product is never split")
+    release = threading.Event()
+    busy = bank._helper.submit(release.wait, 30)
+    try:
+        q = np.random.default_rng(4).normal(size=(1, bank.matrix.shape[1])).astype(np.float32)
+        with threadpool_limits(limits=1, user_api="blas"):
+            assert np.array_equal(bank.similarities(q), q @ bank.columns)
+        assert not busy.done()
+    finally:
+        release.set()
+

@@ -8,6 +8,8 @@ models see the same features in both.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,9 @@ from assistant.learn.bank import KINDS, BankQuestion
 #: entry fields of the index, grouped into the similarity features a provision gets
 FIELD_GROUPS = {"text": ("text", "en"), "summary": ("summary",), "title": ("title",)}
 NEIGHBOURS = 10
+#: OpenBLAS computes a row times a matrix in runs of this many columns: pieces cut at these
+#: bounds give exactly the numbers of the whole product (a test checks it)
+PIECE = 4096
 
 RANK_FEATURES = (
     "d_text", "d_summary", "d_title", "bank_max", "bank_vote", "cls", "log_cls", "bm25_rel",
@@ -87,6 +92,36 @@ class BankVectors:
         order, starts, owners = _groups(pids)
         self._label_rows, self._label_starts, self._label_owners = rows[order], starts, owners
         self._kinds = _groups(self.kind)
+        n = self.columns.shape[1]
+        pieces = [(a, min(a + PIECE, n)) for a in range(0, n, PIECE)]
+        if len(pieces) > 1 and n - pieces[-1][0] == 1:  # one column alone would be a dot product, rounded otherwise
+            pieces[-2:] = [(pieces[-2][0], n)]
+        self._mine, self._theirs = pieces[0::2], pieces[1::2]
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self._helper = ThreadPoolExecutor(1, thread_name_prefix="bank") if cores > 1 and self._theirs else None
+
+    def similarities(self, qvecs: np.ndarray) -> np.ndarray:
+        """(N, D) unit vectors → (N, B) similarity to every bank question.
+
+        One question's product reads the whole bank (19 MB) and is bound by one core's memory
+        bandwidth, so with a second core a helper thread computes every other piece of it. If the
+        helper is still busy with another question, this thread does that part itself.
+        """
+        if qvecs.shape[0] != 1 or self._helper is None:
+            return qvecs @ self.columns
+        out = np.empty((1, self.columns.shape[1]), dtype=np.float32)
+
+        def fill(pieces: list[tuple[int, int]]) -> None:
+            for a, b in pieces:
+                np.matmul(qvecs, self.columns[:, a:b], out=out[:, a:b])
+
+        theirs = self._helper.submit(fill, self._theirs)
+        fill(self._mine)
+        if theirs.cancel():
+            fill(self._theirs)
+        else:
+            theirs.result()
+        return out
 
     def best_per_provision(self, sims: np.ndarray) -> np.ndarray:
         """(N, B) similarities → (N, P): the most similar bank question each provision answers."""
@@ -129,7 +164,7 @@ def question_signals(
     """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i."""
     n_prov = bank.labels.shape[1]
     fields = entries.per_provision(qvecs @ entries.matrix.T, n_prov)
-    sims = qvecs @ bank.columns  # (N, B)
+    sims = bank.similarities(qvecs)  # (N, B)
     if exclude_pass is not None:
         sims = np.where(bank.pass_index[None, :] == exclude_pass[:, None], -2.0, sims)
     bank_max = bank.best_per_provision(sims)
