@@ -239,3 +239,18 @@ def test_the_split_bank_product_does_not_wait_for_a_busy_helper() -> None:
     finally:
         release.set()
 
+
+@pytest.mark.parametrize("role", ["student", "staff"])
+def test_the_safety_route_leads_with_reporting_then_answers_what_was_asked(role: str) -> None:
+    """The reporting point comes first and the asked question's best provision second, so the
+    route does not push the answer to the question itself out of the first three citations."""
+    from assistant.answering.abstain import Verdict
+    from assistant.answering.answer import SAFETY, SAFETY_STAFF, compose
+    from assistant.search.retrieve import Hit
+
+    hits = [Hit("4.aanv.8", 0.9), Hit("3B.3", 0.4), Hit("4.aanv.4", 0.3)]
+    a = compose("a new placement after a case?", "en", role, hits, Verdict(False, ["safety"]), CORPUS, None)
+    cited = [c.id for c in a.citations]
+    route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+    assert cited[:2] == ["4.aanv.4", "4.aanv.8"]
+    assert set(route) <= set(cited) and len(cited) == len(set(cited))

@@ -166,8 +166,10 @@ def compose(
     pids = [h.pid for h in chosen]
     notes: list[str] = []
     if "safety" in verdict.reasons:
+        # the reporting point first, then the best answer to what was asked, then the rest of
+        # the route: the route never pushes the asked question's own answer out of sight
         route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
-        pids = list(dict.fromkeys([*route, *pids]))[:MAX_SAFETY_CITATIONS]
+        pids = list(dict.fromkeys([route[0], *pids[:1], *route, *pids]))[:MAX_SAFETY_CITATIONS]
         notes.append(_voiced(t["safety"], role))
     if set(pids) & set(PAY) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
