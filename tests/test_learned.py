@@ -50,6 +50,9 @@ def test_the_shipped_model_was_trained_on_this_bank_and_corpus(assistant) -> Non
     model = LearnedModel.load(shipped_path(expected["embeddings"]))
     assert model.fits(expected), "run `stagecode train` after changing the bank or the corpus"
     assert model.meta["pids"] == [p.id for p in CORPUS.provisions]
+    # a model trained on another layout of the features is stale too, whatever its bank
+    model.meta["features"] = "another layout"
+    assert not model.fits(expected)
 
 
 @pytest.mark.slow
@@ -254,3 +257,21 @@ def test_the_safety_route_leads_with_reporting_then_answers_what_was_asked(role:
     route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
     assert cited[:2] == ["4.aanv.4", "4.aanv.8"]
     assert set(route) <= set(cited) and len(cited) == len(set(cited))
+
+
+def test_the_safety_curve_gives_recall_at_each_false_alarm_rate() -> None:
+    """Out-of-pass recall at fixed false-alarm rates: a model whose scores separate the classes
+    perfectly finds every safety question; one that scores them like the rest finds few."""
+    from dataclasses import replace
+
+    from assistant.training.train import FALSE_ALARM_RATES, safety_curve
+
+    q = BANK_QUESTIONS[0]
+    bank = [replace(q, safety=True)] * 50 + [replace(q, safety=False)] * 950 + [replace(q, safety=None)] * 10
+    rng = np.random.default_rng(0)
+    noise = rng.uniform(size=len(bank))
+    separated = safety_curve(np.where([b.safety is True for b in bank], 0.99, noise * 0.9), bank)
+    assert list(separated) == [f"{fa:g}" for fa in FALSE_ALARM_RATES]
+    assert all(v == 1.0 for v in separated.values())
+    blind = safety_curve(noise, bank)
+    assert list(blind.values()) == sorted(blind.values()) and max(blind.values()) < 0.3

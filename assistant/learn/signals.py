@@ -8,6 +8,7 @@ models see the same features in both.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -213,6 +214,23 @@ def decide_meta(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray) -> n
         np.log1p(s.bm25.max(axis=1)), np.log1p(s.n_words),
     ]
     return np.stack([np.asarray(f, dtype=np.float32) for f in feats], axis=1)
+
+
+def decide_input(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray, qvecs: np.ndarray) -> np.ndarray:
+    """What the answer/abstain decision reads: the question-level features and the question vector."""
+    return np.concatenate([decide_meta(s, cls, rank_prob), qvecs], axis=1)
+
+
+def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
+    """What the safety route reads: the decision's inputs and the ranker's probability for every
+    provision, since which provisions a question is about tells a discrimination case from, say,
+    a colleague's illness in a question about tasks."""
+    return np.concatenate([decide_in, rank_prob.astype(np.float32)], axis=1)
+
+
+#: names the features the models read; a model trained on other features is stale
+FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
+                                "safety: meta+qvec+rank_prob")).encode()).hexdigest()[:12]
 
 
 def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:

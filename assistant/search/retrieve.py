@@ -24,11 +24,12 @@ from assistant.learn.signals import (
     BankVectors,
     Entries,
     bank_vectors,
-    decide_meta,
+    decide_input,
     entries_from,
     fit_context,
     question_signals,
     rank_features,
+    safety_input,
 )
 from assistant.search.index import Index
 from assistant.text import lexicon
@@ -168,9 +169,9 @@ class Retriever:
                                np.array([len(words(query))], dtype=np.float32))
         cls = self.model.cls.proba(q)
         prob = self.model.ranker.proba(rank_features(sig, cls, *self._fit(role, track)))
-        decide_in = np.concatenate([decide_meta(sig, cls, prob), q], axis=1)
+        decide_in = decide_input(sig, cls, prob, q)
         decision = self.model.decide.proba(decide_in)[0]
-        safety = float(self.model.safety.proba(decide_in)[0])
+        safety = float(self.model.safety.proba(safety_input(decide_in, prob))[0])
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
         for i in np.argsort(-prob[0], kind="stable"):

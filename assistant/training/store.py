@@ -9,13 +9,14 @@ from pathlib import Path
 
 from assistant.corpus.corpus import Corpus
 from assistant.learn.model import LearnedModel
+from assistant.learn.signals import FEATURES
 
 SHIPPED = Path(str(files("assistant.learn") / "models"))
 
 
 def expected_meta(corpus: Corpus, embeddings: object, bank: str) -> dict:
     """What a model must have been trained on to be used with this corpus and index."""
-    return {"bank": bank, "corpus": corpus.fingerprint,
+    return {"bank": bank, "corpus": corpus.fingerprint, "features": FEATURES,
             "embeddings": getattr(embeddings, "spec", type(embeddings).__name__),
             "embeddings_version": getattr(embeddings, "version", "")}
 

@@ -26,11 +26,12 @@ from assistant.learn.signals import (
     BankVectors,
     Entries,
     bank_vectors,
-    decide_meta,
+    decide_input,
     entries_from,
     fit_context,
     question_signals,
     rank_features,
+    safety_input,
 )
 from assistant.search.embeddings import embed_queries
 from assistant.search.retrieve import TermScores, question_track
@@ -147,8 +148,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     log(f"ranker, out of pass: {time.perf_counter() - t0:.1f} s")
 
     # 3. decision and safety, out of pass
-    meta = decide_meta(sig, cls_oof, rank_oof)
-    Xd = np.concatenate([meta, data.vecs], axis=1)
+    Xd = decide_input(sig, cls_oof, rank_oof, data.vecs)
+    Xs = safety_input(Xd, rank_oof)
     yd = np.array([KINDS.index(q.kind) for q in bank])
     decide_oof = np.zeros((n, len(KINDS)), dtype=np.float32)
     labelled = np.array([q.safety is not None for q in bank])
@@ -160,8 +161,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         decide_oof[passes == f] = _widen(d, classes, len(KINDS)).proba(Xd[passes == f])
         srows = train_rows & labelled
         if ys[srows].any():
-            s, _ = _fit_linear(Xd[srows], ys[srows].astype(int), C_decide, balanced=True)
-            safety_oof[passes == f] = s.proba(Xd[passes == f])
+            s, _ = _fit_linear(Xs[srows], ys[srows].astype(int), C_decide, balanced=True)
+            safety_oof[passes == f] = s.proba(Xs[passes == f])
     log(f"decision and safety, out of pass: {time.perf_counter() - t0:.1f} s")
 
     # 3b. topic of an out-of-scope question, out of pass
@@ -184,7 +185,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
     if len(classes) != len(KINDS):
         raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
-    safety, _ = _fit_linear(Xd[labelled], ys[labelled].astype(int), C_decide, balanced=True)
+    safety, _ = _fit_linear(Xs[labelled], ys[labelled].astype(int), C_decide, balanced=True)
     topic, classes = _fit_linear(data.vecs[oos], yt[oos], C_cls, scale=False)
     topic = _widen(topic, classes, len(topics))
     log(f"final models: {time.perf_counter() - t0:.1f} s")
@@ -267,7 +268,7 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
 def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.ndarray, decide: np.ndarray,
                         safety: np.ndarray, t: dict[str, float]) -> dict:
     """Each pass scored by models that never saw it."""
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict] = {}
     passes = sorted({q.pass_ for q in bank})
     abstained = _abstains(decide, t["answer_min"])
     for name in [*passes, "all"]:
@@ -291,7 +292,22 @@ def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.nda
             "safety_recall": len(saf_ok) / len(saf) if saf else 0.0,
             "safety_false_alarm": float(np.mean([safety[i] >= t["safety_min"] for i in saf_neg])) if saf_neg else 0.0,
         }
+    out["all"]["safety_curve"] = safety_curve(safety, bank)
     return out
+
+
+#: false-alarm rates at which the training report gives the safety model's recall
+FALSE_ALARM_RATES = (0.02, 0.03, 0.04, 0.05)
+
+
+def safety_curve(safety: np.ndarray, bank: list[BankQuestion]) -> dict[str, float]:
+    """The safety model's out-of-pass recall at fixed false-alarm rates, so two models can be
+    compared whatever threshold each one's F2 picked."""
+    pos = np.array([s for s, q in zip(safety, bank, strict=True) if q.safety])
+    neg = np.array([s for s, q in zip(safety, bank, strict=True) if q.safety is False])
+    if not len(pos) or not len(neg):
+        return {}
+    return {f"{fa:g}": float((pos >= np.quantile(neg, 1 - fa)).mean()) for fa in FALSE_ALARM_RATES}
 
 
 TRAINING_THREADS = 2
@@ -324,4 +340,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
     for name, m in figures.items():
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in keys[1:]) + f" | {int(m['n'])} |")
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
+    if curve := figures.get("all", {}).get("safety_curve"):
+        lines += ["Safety model, all passes: recall " + " / ".join(f"{v:.3f}" for v in curve.values())
+                  + " at false-alarm rates " + " / ".join(curve) + " (out of pass).", ""]
     return "\n".join(lines)
