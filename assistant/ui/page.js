@@ -92,11 +92,15 @@
     return lines.join("\n") + "\n";
   }
 
-  let flash = null;  // {n, until}: the source marked by the last [n] click, kept while the panel re-renders
-  function markFlash() {
+  // The source the last [n] click jumped to stays marked until another [n] is clicked or a new
+  // answer comes: a mark that faded on a timer was gone if the reader looked away.
+  let marked = null, answers = 0;  // marked: {n, id}
+  const answerCount = () => document.querySelectorAll('#chatbot [data-testid="bot"]').length;
+  function markSource() {
+    if (answerCount() !== answers) { answers = answerCount(); marked = null; }
     document.querySelectorAll("#sources .sc-card").forEach((card) => {
-      const on = flash !== null && Date.now() < flash.until && card.dataset.n === flash.n;
-      if (card.classList.contains("sc-flash") !== on) card.classList.toggle("sc-flash", on);
+      const on = marked !== null && card.dataset.n === marked.n && card.dataset.id === marked.id;
+      if (card.classList.contains("sc-marked") !== on) card.classList.toggle("sc-marked", on);
     });
   }
 
@@ -106,11 +110,11 @@
       const card = document.querySelector(`#sources .sc-card[data-n="${ref.dataset.n}"]`);
       if (card) {
         card.scrollIntoView({behavior: "smooth", block: "start"});
-        flash = {n: ref.dataset.n, until: Date.now() + 2500};
-        markFlash();
+        answers = answerCount();
+        marked = {n: ref.dataset.n, id: card.dataset.id};
+        markSource();
         card.setAttribute("tabindex", "-1");
         card.focus({preventScroll: true});
-        setTimeout(markFlash, 2600);
       }
       return;
     }
@@ -128,6 +132,6 @@
     if (header && document.documentElement.lang !== header.dataset.lang) document.documentElement.lang = header.dataset.lang;
   }
 
-  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markFlash(); })
+  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markSource(); })
     .observe(document.body, {childList: true, subtree: true, characterData: true});
 }
