@@ -97,7 +97,8 @@
   let marked = null, answers = 0;  // marked: {n, id}
   const answerCount = () => document.querySelectorAll('#chatbot [data-testid="bot"]').length;
   function markSource() {
-    if (answerCount() !== answers) { answers = answerCount(); marked = null; }
+    const shown = answerCount();  // runs on every change of the page: count once
+    if (shown !== answers) { answers = shown; marked = null; }
     document.querySelectorAll("#sources .sc-card").forEach((card) => {
       const on = marked !== null && card.dataset.n === marked.n && card.dataset.id === marked.id;
       if (card.classList.contains("sc-marked") !== on) card.classList.toggle("sc-marked", on);
