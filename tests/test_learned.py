@@ -12,7 +12,8 @@ from assistant.answering.answer import PAY, TEXTS
 from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_CONTEXT, Conversation
 from assistant.corpus.corpus import load_corpus
-from assistant.learn.bank import KINDS, bank_hash, load_bank
+from assistant.errors import CorpusError
+from assistant.learn.bank import KINDS, bank_hash, load_bank, route_folder
 from assistant.learn.model import LearnedModel
 from assistant.learn.signals import PIECE, BankVectors
 from assistant.training.store import expected_meta, shipped_path
@@ -283,3 +284,32 @@ def test_the_untrained_passes_are_valid_bank_files() -> None:
     folder = BANK.parent / "questions-next"
     passes = {q.pass_ for q in load_bank(folder, set(CORPUS.by_id))}
     assert passes == {p.stem for p in folder.glob("*.jsonl")} and len(passes) >= 4
+
+
+def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank() -> None:
+    """Questions written for the safety route train that model only: each says whether it is a
+    safety case, both kinds are there, and none of them is searched as a bank question."""
+    route = load_bank(route_folder(BANK), set(CORPUS.by_id), safety_labels=True)
+    assert sum(bool(q.safety) for q in route) >= 100 and sum(q.safety is False for q in route) >= 50
+    assert not {q.pass_ for q in route} & {q.pass_ for q in BANK_QUESTIONS}
+
+
+def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
+    (tmp_path / "p_route.jsonl").write_text(
+        '{"q": "my boss makes jokes about my headscarf", "lang": "en", "role": "student", '
+        '"kind": "answer", "ids": ["4.aanv.4"]}\n', encoding="utf-8")
+    assert load_bank(tmp_path)[0].safety is None  # a bank pass may leave it open
+    with pytest.raises(CorpusError, match="line 1.*safety"):
+        load_bank(tmp_path, safety_labels=True)
+
+
+def test_the_bank_hash_covers_the_safety_route_passes(tmp_path) -> None:
+    """A model trained before a route pass changed is stale, like one trained on another bank."""
+    line = '{"q": "x", "lang": "en", "role": null, "kind": "unrelated", "safety": false}\n'
+    (tmp_path / "p1.jsonl").write_text(line, encoding="utf-8")
+    before = bank_hash(tmp_path)
+    route_folder(tmp_path).mkdir()
+    (route_folder(tmp_path) / "p2.jsonl").write_text(line, encoding="utf-8")
+    with_route = bank_hash(tmp_path)
+    (route_folder(tmp_path) / "p2.jsonl").write_text(line.replace('"x"', '"y"'), encoding="utf-8")
+    assert len({before, with_route, bank_hash(tmp_path)}) == 3

@@ -43,6 +43,8 @@ def test_a_wheel_answers_and_evaluates_without_the_source_tree(tmp_path: Path) -
     assert ask.returncode == 0, ask.stderr[-2000:]
     assert json.loads(ask.stdout)["citations"][0]["id"] == "3B.vd.4"
     assert (tmp_path / "cache" / "stagecode" / "index" / "chroma").is_dir()  # the user's cache, not site-packages
+    # the shipped model fits the wheel's bank (safety route passes included): nothing was trained
+    assert not list((tmp_path / "cache" / "stagecode" / "index").glob("learned-*"))
 
     ev = subprocess.run([str(venv / "bin" / "stagecode"), "eval", "--quick"], cwd=work, env=env,
                         capture_output=True, text=True, timeout=900)

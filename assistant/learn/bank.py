@@ -47,7 +47,7 @@ class BankQuestion:
         return self.kind in ANSWERED
 
 
-def _question(line: str, where: str, pass_: str, known: set[str] | None) -> BankQuestion:
+def _question(line: str, where: str, pass_: str, known: set[str] | None, safety_labels: bool) -> BankQuestion:
     try:
         d = json.loads(line)
         kind = d["kind"]
@@ -66,6 +66,8 @@ def _question(line: str, where: str, pass_: str, known: set[str] | None) -> Bank
         raise CorpusError(f"{where}: unknown provision ids {', '.join(bad)}")
     if q.answered and not ids:
         raise CorpusError(f"{where}: an answered question needs the ids that answer it")
+    if safety_labels and q.safety is None:
+        raise CorpusError(f"{where}: a question for the safety route needs \"safety\": true or false")
     return q
 
 
@@ -73,19 +75,27 @@ def bank_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.jsonl"))
 
 
-def load_bank(folder: Path, known: set[str] | None = None) -> list[BankQuestion]:
-    """Every question of every pass file in `folder` (the pass is the file's name)."""
+def route_folder(folder: Path) -> Path:
+    """Where the passes live that train the safety route only: written around discrimination,
+    most of their questions are safety cases, a share that would tilt the ranker and the
+    answer decision if they joined the bank (the README has the measurements)."""
+    return folder / "safety"
+
+
+def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False) -> list[BankQuestion]:
+    """Every question of every pass file in `folder` (the pass is the file's name);
+    `safety_labels`: every line must say whether it is a safety question."""
     out: list[BankQuestion] = []
     for path in bank_files(folder):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
-                out.append(_question(line, f"{path.name} line {n}", path.stem, known))
+                out.append(_question(line, f"{path.name} line {n}", path.stem, known, safety_labels))
     return out
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files: a learned model trained on other data is stale."""
+    """Hash of the bank's files and the safety route's: a learned model trained on other data is stale."""
     h = hashlib.sha256()
-    for path in bank_files(folder):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in [*bank_files(folder), *bank_files(route_folder(folder))]:
+        h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -4,8 +4,10 @@ Stacking, pass by pass: for each pass, the provision classifier and the nearest-
 features are computed without that pass's questions, so the ranker, the decision and the
 safety models learn from features like those of a question nobody wrote into the bank. The
 thresholds are chosen on those out-of-pass predictions; the figures reported are each
-pass scored by models trained on the other passes. Deterministic: fixed solver and seed, no
-shuffling, so the same bank and embedding model give the same arrays.
+pass scored by models trained on the other passes. Passes written for the safety route only
+(`corpus/questions/safety/`) join the safety model's training in every fold, read through that
+fold's models, and are scored by a safety model trained on the bank alone. Deterministic: fixed
+solver and seed, no shuffling, so the same bank and embedding model give the same arrays.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
-from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank
+from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank, route_folder
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
     FIELD_GROUPS,
@@ -82,8 +84,20 @@ def fit_classifier(vecs: np.ndarray, bank: list[BankQuestion], rows: np.ndarray,
 
 
 @dataclass
+class Questions:
+    """Questions as the models read them: vectors, BM25 scores, lengths and role/track fit."""
+
+    bank: list[BankQuestion]
+    vecs: np.ndarray
+    bm25: np.ndarray
+    n_words: np.ndarray
+    context: tuple[np.ndarray, np.ndarray, np.ndarray]  # per question: audience, track match/other
+
+
+@dataclass
 class Data:
-    """Everything training needs, computed once."""
+    """Everything training needs, computed once; `route` holds the questions that train the
+    safety route only."""
 
     corpus: Corpus
     bank: list[BankQuestion]
@@ -93,21 +107,29 @@ class Data:
     bm25: np.ndarray
     n_words: np.ndarray
     context: tuple[np.ndarray, np.ndarray, np.ndarray]  # per question: audience, track match/other
+    route: Questions | None = None
 
 
-def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object) -> Data:
+def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
+    vecs = embed_queries(embeddings, [q.query for q in bank])
+    bm25 = np.stack([terms.scores(analyze(q.query)) for q in bank])
+    ctx = [fit_context(corpus, q.role, q.track or question_track(q.query)) for q in bank]
+    context = tuple(np.stack([c[i] for c in ctx]) for i in range(3))
+    return Questions(bank, vecs, bm25, np.array([len(words(q.query)) for q in bank], dtype=np.float32),
+                     context)  # type: ignore[arg-type]
+
+
+def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
+            route: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
 
-    vecs = embed_queries(embeddings, [q.query for q in bank])
     terms = TermScores.build(BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze),
                              corpus)
-    bm25 = np.stack([terms.scores(analyze(q.query)) for q in bank])
-    ctx = [fit_context(corpus, q.role, q.track or question_track(q.query)) for q in bank]
-    context = tuple(np.stack([c[i] for c in ctx]) for i in range(3))
-    return Data(corpus, bank, vecs, entry_vectors(corpus, embeddings), bank_vectors(corpus, bank, vecs),
-                bm25, np.array([len(words(q.query)) for q in bank], dtype=np.float32), context)  # type: ignore[arg-type]
+    q = _questions(corpus, bank, embeddings, terms)
+    return Data(corpus, bank, q.vecs, entry_vectors(corpus, embeddings), bank_vectors(corpus, bank, q.vecs),
+                q.bm25, q.n_words, q.context, _questions(corpus, route, embeddings, terms) if route else None)
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -116,7 +138,8 @@ def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
     return [int(i) for i in order[:MAX_CITATIONS] if prob[i] >= min_prob and prob[i] >= ratio * top] or [int(order[0])]
 
 
-def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03, log=print) -> tuple[LearnedModel, dict]:
+def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03,
+          C_safety: float = 0.01, log=print) -> tuple[LearnedModel, dict]:
     """Fit every model; return it and the out-of-pass figures."""
     bank, corpus = data.bank, data.corpus
     n, n_prov = len(bank), len(corpus.provisions)
@@ -128,8 +151,10 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
 
     # 1. out-of-pass provision classifier and nearest-question signals
     cls_oof = np.zeros((n, n_prov), dtype=np.float32)
+    cls_without: dict[int, Linear] = {}
     for f in np.unique(passes):
-        cls_f = fit_classifier(data.vecs, bank, np.flatnonzero(answered & (passes != f)), n_prov, position, C_cls)
+        cls_f = cls_without[f] = fit_classifier(data.vecs, bank, np.flatnonzero(answered & (passes != f)),
+                                                n_prov, position, C_cls)
         cls_oof[passes == f] = cls_f.proba(data.vecs[passes == f])
     log(f"classifier, out of pass: {time.perf_counter() - t0:.1f} s")
     sig = question_signals(data.vecs, data.entries, data.bank_vectors, data.bm25, data.n_words, exclude_pass=passes)
@@ -142,10 +167,25 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         return _fit_linear(X, y.astype(int), C_rank)[0]
 
     rank_oof = np.zeros((n, n_prov), dtype=np.float32)
+    rank_without: dict[int, Linear] = {}
     for f in np.unique(passes):
-        r = fit_ranker(np.flatnonzero(answered & (passes != f)))
+        r = rank_without[f] = fit_ranker(np.flatnonzero(answered & (passes != f)))
         rank_oof[passes == f] = r.proba(feats[passes == f])
     log(f"ranker, out of pass: {time.perf_counter() - t0:.1f} s")
+    cls = fit_classifier(data.vecs, bank, np.flatnonzero(answered), n_prov, position, C_cls)
+    ranker = fit_ranker(np.flatnonzero(answered))
+    route = data.route
+    ys_route = np.array([bool(q.safety) for q in route.bank]) if route else np.zeros(0, dtype=bool)
+
+    def route_input(cls_m: Linear, rank_m: Linear, without: int | None) -> np.ndarray:
+        """The safety inputs of the route-only questions, read through models (and bank
+        neighbours) that did not see pass `without`, as a question of that pass would be."""
+        assert route is not None
+        hide = None if without is None else np.full(len(route.bank), without)
+        s = question_signals(route.vecs, data.entries, data.bank_vectors, route.bm25, route.n_words, hide)
+        c = cls_m.proba(route.vecs)
+        p = rank_m.proba(rank_features(s, c, *route.context))
+        return safety_input(decide_input(s, c, p, route.vecs), p)
 
     # 3. decision and safety, out of pass
     Xd = decide_input(sig, cls_oof, rank_oof, data.vecs)
@@ -160,9 +200,17 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, decision_weights(yd[train_rows]))
         decide_oof[passes == f] = _widen(d, classes, len(KINDS)).proba(Xd[passes == f])
         srows = train_rows & labelled
-        if ys[srows].any():
-            s, _ = _fit_linear(Xs[srows], ys[srows].astype(int), C_decide, balanced=True)
+        Xs_f, ys_f = Xs[srows], ys[srows]
+        if route:
+            Xs_f = np.concatenate([Xs_f, route_input(cls_without[f], rank_without[f], f)])
+            ys_f = np.concatenate([ys_f, ys_route])
+        if ys_f.any():
+            s, _ = _fit_linear(Xs_f, ys_f.astype(int), C_safety, balanced=True)
             safety_oof[passes == f] = s.proba(Xs[passes == f])
+    # the route-only questions, scored by a safety model trained on the bank alone
+    Xs_route = route_input(cls, ranker, None) if route else np.zeros((0, Xs.shape[1]), dtype=np.float32)
+    route_oof = (_fit_linear(Xs[labelled], ys[labelled].astype(int), C_safety, balanced=True)[0].proba(Xs_route)
+                 if route else np.zeros(0, dtype=np.float32))
     log(f"decision and safety, out of pass: {time.perf_counter() - t0:.1f} s")
 
     # 3b. topic of an out-of-scope question, out of pass
@@ -176,20 +224,23 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         topic_oof[passes == f] = _widen(t_f, classes, len(topics)).proba(data.vecs[passes == f])
 
     # 4. thresholds on the out-of-pass predictions
-    thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
+    thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, np.concatenate([safety_oof, route_oof]),
+                                   np.concatenate([ys, ys_route]),
+                                   np.concatenate([labelled, np.ones(len(ys_route), dtype=bool)]))
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
 
     # 5. final models on everything
-    cls = fit_classifier(data.vecs, bank, np.flatnonzero(answered), n_prov, position, C_cls)
-    ranker = fit_ranker(np.flatnonzero(answered))
     decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
     if len(classes) != len(KINDS):
         raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
-    safety, _ = _fit_linear(Xs[labelled], ys[labelled].astype(int), C_decide, balanced=True)
+    safety, _ = _fit_linear(np.concatenate([Xs[labelled], Xs_route]),
+                            np.concatenate([ys[labelled], ys_route]).astype(int), C_safety, balanced=True)
     topic, classes = _fit_linear(data.vecs[oos], yt[oos], C_cls, scale=False)
     topic = _widen(topic, classes, len(topics))
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, safety_oof, thresholds)
+    if route:
+        figures |= route_figures(route.bank, route_oof, thresholds["safety_min"])
     return LearnedModel(cls, ranker, decide, safety, topic, thresholds, {"topics": topics}), figures
 
 
@@ -296,6 +347,20 @@ def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.nda
     return out
 
 
+def route_figures(route: list[BankQuestion], safety: np.ndarray, threshold: float) -> dict:
+    """Each route-only pass scored by a safety model trained on the bank alone."""
+    out: dict[str, dict] = {}
+    for name in sorted({q.pass_ for q in route}):
+        pos = [s for s, q in zip(safety, route, strict=True) if q.pass_ == name and q.safety]
+        neg = [s for s, q in zip(safety, route, strict=True) if q.pass_ == name and not q.safety]
+        out[f"{name} (safety only)"] = {
+            "n": len(pos) + len(neg),
+            "safety_recall": float(np.mean(np.array(pos) >= threshold)) if pos else 0.0,
+            "safety_false_alarm": float(np.mean(np.array(neg) >= threshold)) if neg else 0.0,
+        }
+    return out
+
+
 #: false-alarm rates at which the training report gives the safety model's recall
 FALSE_ALARM_RATES = (0.02, 0.03, 0.04, 0.05)
 
@@ -316,11 +381,13 @@ TRAINING_THREADS = 2
 def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=print) -> tuple[LearnedModel, dict]:
     """Load the bank, train, and stamp the model with what it was trained on."""
     bank = load_bank(bank_dir, set(corpus.by_id))
-    log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes")
+    route = load_bank(route_folder(bank_dir), set(corpus.by_id), safety_labels=True)
+    log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
+        f"{len(route)} more for the safety route only")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings)
+        data = prepare(corpus, bank, embeddings, route)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -334,11 +401,14 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              f"Written by `stagecode train` for embeddings `{meta.get('embeddings')}` on bank `{meta.get('bank')}`.",
              "Each row is one writing pass of `corpus/questions/`, scored by models trained on the other "
              "passes (features computed without that pass's questions); `all` pools those predictions. "
+             "A pass of `corpus/questions/safety/` trains the safety route only; it is scored by a safety "
+             "model trained on the bank alone. "
              "`cited_hit`: a gold provision among those the answer cites. The thresholds below were "
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
-        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in keys[1:]) + f" | {int(m['n'])} |")
+        lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
+                     + f" | {int(m['n'])} |")
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model, all passes: recall " + " / ".join(f"{v:.3f}" for v in curve.values())
