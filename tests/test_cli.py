@@ -84,6 +84,19 @@ def test_corpus_list_and_show(tmp_path: Path) -> None:
     assert run(["corpus", "check"], str(tmp_path)).returncode == 0
 
 
+def test_corpus_check_reads_the_safety_route_passes(tmp_path: Path) -> None:
+    """`corpus check` counts the safety-route questions and names a line that lacks its label."""
+    ok = run(["corpus", "check"], str(tmp_path / "index"))
+    assert ok.returncode == 0 and " safety-route questions" in ok.stdout
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("questions-next"))
+    (corpus / "questions" / "safety" / "p99.jsonl").write_text(
+        '{"q": "racist jokes at work", "lang": "en", "role": "student", "kind": "answer", "ids": ["4.aanv.4"]}\n',
+        encoding="utf-8")
+    bad = run(["corpus", "check"], str(tmp_path / "index"), env={"STAGECODE_CORPUS_DIR": str(corpus)})
+    assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "code.pdf"
     bad.write_text("not a pdf at all")
