@@ -278,6 +278,23 @@ def test_the_safety_curve_gives_recall_at_each_false_alarm_rate() -> None:
     assert list(blind.values()) == sorted(blind.values()) and max(blind.values()) < 0.3
 
 
+def test_a_safety_route_pass_is_reported_by_recall_and_false_alarms_only() -> None:
+    """The route pass gets its own row in the training report: recall on its safety questions and
+    false alarms on its look-alikes at the chosen threshold, and no ranking figures it has none of."""
+    from dataclasses import replace
+
+    from assistant.training.train import report, route_figures
+
+    q = BANK_QUESTIONS[0]
+    route = [replace(q, safety=True, pass_="p9_route")] * 4 + [replace(q, safety=False, pass_="p9_route")] * 5
+    scores = np.array([0.9, 0.7, 0.5, 0.1, 0.8, 0.2, 0.1, 0.0, 0.3])
+    figures = route_figures(route, scores, threshold=0.6)
+    row = figures["p9_route (safety only)"]
+    assert row == {"n": 9, "safety_recall": 0.5, "safety_false_alarm": 0.2}
+    line = next(x for x in report(figures, {"safety_min": 0.6}, {}).splitlines() if x.startswith("| p9_route"))
+    assert line.count("—") == 7 and "| 0.500 | 0.200 | 9 |" in line
+
+
 def test_the_untrained_passes_are_valid_bank_files() -> None:
     """The passes kept aside in corpus/questions-next/ load as bank lines with known ids, so they
     can be moved into the bank and trained on at any time."""
