@@ -224,9 +224,9 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         topic_oof[passes == f] = _widen(t_f, classes, len(topics)).proba(data.vecs[passes == f])
 
     # 4. thresholds on the out-of-pass predictions
-    thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, np.concatenate([safety_oof, route_oof]),
-                                   np.concatenate([ys, ys_route]),
-                                   np.concatenate([labelled, np.ones(len(ys_route), dtype=bool)]))
+    # on the bank's questions only: the route passes are scored by another model (one trained
+    # without them) and are mostly safety cases by design, which would tilt the F2 balance
+    thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
 
     # 5. final models on everything
