@@ -303,12 +303,13 @@ def test_the_untrained_passes_are_valid_bank_files() -> None:
     assert passes == {p.stem for p in folder.glob("*.jsonl")} and len(passes) >= 4
 
 
-def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank() -> None:
+def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank(assistant) -> None:
     """Questions written for the safety route train that model only: each says whether it is a
     safety case, both kinds are there, and none of them is searched as a bank question."""
     route = load_bank(route_folder(BANK), set(CORPUS.by_id), safety_labels=True)
     assert sum(bool(q.safety) for q in route) >= 100 and sum(q.safety is False for q in route) >= 50
     assert not {q.pass_ for q in route} & {q.pass_ for q in BANK_QUESTIONS}
+    assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)  # the searched bank vectors
 
 
 def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
