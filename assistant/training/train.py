@@ -95,18 +95,13 @@ class Questions:
 
 
 @dataclass
-class Data:
-    """Everything training needs, computed once; `route` holds the questions that train the
-    safety route only."""
+class Data(Questions):
+    """Everything training needs, computed once: the bank's questions, the provisions' own
+    vectors, and the questions that train the safety route only (`route`)."""
 
     corpus: Corpus
-    bank: list[BankQuestion]
-    vecs: np.ndarray
     entries: Entries
     bank_vectors: BankVectors
-    bm25: np.ndarray
-    n_words: np.ndarray
-    context: tuple[np.ndarray, np.ndarray, np.ndarray]  # per question: audience, track match/other
     route: Questions | None = None
 
 
@@ -128,8 +123,8 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
     terms = TermScores.build(BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze),
                              corpus)
     q = _questions(corpus, bank, embeddings, terms)
-    return Data(corpus, bank, q.vecs, entry_vectors(corpus, embeddings), bank_vectors(corpus, bank, q.vecs),
-                q.bm25, q.n_words, q.context, _questions(corpus, route, embeddings, terms) if route else None)
+    return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
+                bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None)
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
