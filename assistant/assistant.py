@@ -43,7 +43,8 @@ def clean_question(text: object) -> str:
     """Strip control, zero-width and direction characters; collapse white space."""
     if not isinstance(text, str):
         raise InputError("The question must be text.")
-    kept = "".join(
+    # a printable text has none of those characters (nor tabs or line breaks): no pass over it
+    kept = text if text.isprintable() else "".join(
         " " if ch in "\t\n\r" else ch
         for ch in text
         if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co")
