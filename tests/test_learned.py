@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from assistant.answering.answer import PAY, TEXTS
+from assistant.answering.abstain import Verdict
+from assistant.answering.answer import PAY, TEXTS, compose
 from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_CONTEXT, Conversation
 from assistant.corpus.corpus import load_corpus
@@ -16,6 +17,7 @@ from assistant.errors import CorpusError
 from assistant.learn.bank import KINDS, bank_hash, load_bank, route_folder
 from assistant.learn.model import LearnedModel
 from assistant.learn.signals import PIECE, BankVectors
+from assistant.search.retrieve import Hit
 from assistant.training.store import expected_meta, shipped_path
 
 CORPUS = load_corpus()
@@ -128,9 +130,36 @@ def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
 def test_a_pay_answer_names_both_pay_rules_and_no_amount_once(assistant, question: str) -> None:
     a = assistant.ask(question)
     assert not a.abstained and set(PAY) <= set(ids(a)), ids(a)
-    not_set = TEXTS[a.language]["not_set"]["amount"]
-    assert a.answer.count(not_set) == 1
+    # said once: by the rule's sentence, or by the amount topic's pointer in its own words
+    pointer = next(t for t in CORPUS.silent_topics if t.id == "amount").where(a.role, a.language)
+    said = TEXTS[a.language]["not_set"]["amount"], pointer.split(".")[0]
+    assert sum(a.answer.count(s) for s in said) == 1, a.answer
     assert not re.search(r"€|\beuro\b|\d+ ?euro", a.answer)
+
+
+def test_the_amount_topics_pointer_is_the_only_no_amount_sentence() -> None:
+    """An answered pay question that is also about the amount shows the amount topic's pointer,
+    which says no amount is set in its own words: the rule's sentence is not added to it."""
+    amount = next(t for t in CORPUS.silent_topics if t.id == "amount")
+    hits = [Hit("pre.afwijken", 0.98), Hit("3B.vd.4", 0.97), Hit("3B.vd.5", 0.05)]
+    for lang in ("en", "nl"):
+        a = compose("Can we skip the travel costs?", lang, "company", hits,
+                    Verdict(False, ["silent:amount"], [amount]), CORPUS, None, 0.05, 0.6)
+        assert set(PAY) <= set(ids(a))
+        assert TEXTS[lang]["not_set"]["amount"] not in a.answer
+        assert a.answer.count(amount.where("company", lang)) == 1
+
+
+@pytest.mark.parametrize(("hits", "about_pay"), [
+    ([("4.aanv.2", 0.41), ("3B.3", 0.37), ("3B.vd.5", 0.28)], False),  # pay cited behind the subject
+    ([("3B.vd.5", 0.19), ("3B.vd.4", 0.12)], True),  # a pay rule is the best answer
+    ([("3B.5", 0.70), ("3B.vd.4", 0.62)], True),  # more likely than not
+])
+def test_a_pay_rule_makes_a_pay_answer_when_it_is_the_subject(hits: list, about_pay: bool) -> None:
+    a = compose("question", "en", "student", [Hit(p, s) for p, s in hits], Verdict(False), CORPUS, None,
+                0.05, 0.6)
+    assert (set(PAY) <= set(ids(a))) is about_pay, ids(a)
+    assert (TEXTS["en"]["not_set"]["amount"] in a.answer) is about_pay
 
 
 def test_a_lettered_item_is_quoted_with_its_lead_in(assistant) -> None:

@@ -88,6 +88,13 @@ def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None,
     return notes
 
 
+def _about_pay(pids: list[str], hits: dict[str, Hit]) -> bool:
+    """A question is about pay when a pay rule is its first citation or more likely than not to
+    answer it; a pay rule cited behind the question's real subject does not make it one."""
+    return bool(pids) and (pids[0] in PAY or any(
+        p in pids and p in hits and hits[p].score >= RELATED_MIN for p in PAY))
+
+
 def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
                track: str | None) -> Answer:
     """What the code does not answer: why, where to look instead, and what the code does say
@@ -171,9 +178,10 @@ def compose(
         route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
         pids = list(dict.fromkeys([route[0], *pids[:1], *route, *pids]))[:MAX_SAFETY_CITATIONS]
         notes.append(_voiced(t["safety"], role))
-    if set(pids) & set(PAY) and not named:  # a pay question: both pay rules, and no amount is set
+    if _about_pay(pids, by_pid) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
-        notes.append(t["not_set"]["amount"])
+        if not any(s.id in t["not_set"] for s in verdict.silent[:1]):  # its pointer says so itself
+            notes.append(t["not_set"]["amount"])
     cites = [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in pids]
     # a rule for the other track is cited too, after the rest, with a note that it does not apply
     other = [pid for pid in other if pid not in pids]
