@@ -190,8 +190,8 @@ class Assistant:
             answer.question = asked
             prefixed(answer, IGNORED_OVERRIDE[language])
             answer.reasons.append("injection_ignored")
-        if conversation is not None and last is None and is_follow_up(q):
-            # a follow-up with nothing before it: a new chat, or one whose server was replaced
+        if conversation is not None and conversation.lost and last is None and is_follow_up(q):
+            # a follow-up whose earlier turns this server no longer holds
             prefixed(answer, TEXTS[language]["no_context"])
             answer.reasons.append("no_context")
         # a turn the code did not answer (an injection, an unrelated request) is no context

@@ -140,11 +140,16 @@ def test_a_question_naming_an_open_topic_is_answered_by_the_rule_that_applies(as
     assert not a.abstained and [c.id for c in a.citations][:1] == ["2.3"]
 
 
-def test_a_follow_up_with_nothing_before_it_says_so_and_still_answers(assistant) -> None:  # type: ignore[no-untyped-def]
+def test_a_follow_up_whose_chat_was_lost_says_so_and_still_answers(assistant) -> None:  # type: ignore[no-untyped-def]
     from assistant.answering.conversation import Conversation
 
-    alone = assistant.ask("And for dual students?", "student", None, Conversation())
+    alone = assistant.ask("And for dual students?", "student", None, Conversation(lost=True))
     assert alone.answer.startswith("I see no earlier question") and "no_context" in alone.reasons
+    assert alone.citations
+    # the first question of a chat, or one asked alone, has lost nothing, however it opens
+    for conv in (Conversation(), None):
+        first = assistant.ask("does this code replace the 2006 praktijkarrangementen?", "staff", None, conv)
+        assert "no_context" not in first.reasons and not first.answer.startswith("I see no")
     chat = Conversation()
     assistant.ask("Do I get my travel costs reimbursed?", "student", None, chat)
     follow = assistant.ask("And for dual students?", "student", None, chat)

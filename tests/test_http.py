@@ -51,6 +51,15 @@ def test_a_declared_or_streamed_body_over_the_limit_is_refused() -> None:
     assert fine[0]["status"] == 200 and fine[1]["body"] == b"x" * 1000 + b"y" * 1000
 
 
+def test_a_session_the_server_does_not_hold_is_continued_as_lost() -> None:
+    """A caller continuing a session this server no longer holds (restarted, expired) gets a
+    conversation marked lost, so a follow-up is told its context is gone; a new one is not."""
+    sessions = Sessions()
+    assert sessions.get("gone").lost and not sessions.get("fresh", new=True).lost
+    sessions.get("kept").turns.append(object())  # type: ignore[arg-type]
+    assert sessions.get("kept").turns
+
+
 def test_idle_sessions_are_swept_without_a_later_call() -> None:
     sessions = Sessions(ttl=0.05)
     sessions.get("a").turns.append(object())  # type: ignore[arg-type]

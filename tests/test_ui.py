@@ -233,6 +233,11 @@ def test_chat_handler_keeps_follow_ups_per_conversation_and_shows_bad_input(assi
     again, _, _, _, _ = h.respond("", "student", "auto", history, conv)
     assert again == history  # the empty-question warning shows once
     assert "Traceback" not in history[-1]["content"] and conv2 is conv and len(conv.turns) == 2
+    # the chat on screen has a question this server does not hold (it restarted): a follow-up is told
+    restarted, _, _, _, _ = h.respond("And for dual students?", "student", "auto", history, Conversation())
+    assert restarted[-1]["content"].startswith("I see no earlier question")
+    fresh, _, _, _, _ = h.respond("And for dual students?", "student", "auto", [], Conversation())
+    assert not fresh[-1]["content"].startswith("I see no earlier question")
     history, _, _, _, _ = h.respond(INJECTION, "student", "auto", [], Conversation())
     assert history[0]["content"] == user_text(INJECTION) and "<script>" not in history[0]["content"]
     assert UI["en"]["abstained"] in history[1]["content"]

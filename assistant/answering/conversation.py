@@ -29,6 +29,9 @@ class Conversation:
     """One user's chat: its turns, in order. Held in memory only, never written anywhere."""
 
     turns: list[Turn] = field(default_factory=list)
+    #: the asker's chat had earlier turns that are not here (the server restarted, the session
+    #: expired): a follow-up then gets a notice that its context is gone
+    lost: bool = False
 
     @property
     def last(self) -> Turn | None:

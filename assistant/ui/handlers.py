@@ -100,6 +100,9 @@ class Handlers:
 
         history = list(history or [])
         conv = conv if isinstance(conv, Conversation) else Conversation()
+        # the chat on screen has messages this conversation does not (the server restarted)
+        conv.lost = conv.lost or (not conv.turns and any(m.get("role") == "user" for m in history
+                                                          if isinstance(m, dict)))
         shown = ui_lang(lang_choice, shown)
         user = user_text(question)
         if user.strip():

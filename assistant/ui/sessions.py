@@ -33,7 +33,8 @@ class Sessions:
             while self._items and (len(self._items) >= self.cap
                                    or now - next(iter(self._items.values()))[0] > self.ttl):
                 self._items.popitem(last=False)  # least recently used first
-            conv = old if old is not None and not new else Conversation()
+            # a caller continuing a session this server no longer holds has lost its context
+            conv = old if old is not None and not new else Conversation(lost=not new)
             del conv.turns[:-self.turns]
             self._items[key] = (now, conv)
             return conv
