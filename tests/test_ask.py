@@ -103,6 +103,18 @@ def test_a_named_provision_resolves_directly(assistant) -> None:
     assert missing.abstained and missing.reasons == ["no_such_provision"]
 
 
+@pytest.mark.parametrize(("question", "language"), [
+    ("definition of werkbegeleider?", "en"),  # an English question about one of the code's terms
+    ("werkbegeleider taken?", "nl"),
+    ("Wat is werkplekleren?", "nl"),
+    ("Muss ich als Praktikant die Reisekosten selbst zahlen?", "de"),
+])
+def test_the_codes_dutch_terms_do_not_decide_the_language(question: str, language: str) -> None:
+    from assistant.text.language import detect
+
+    assert detect(question) == language
+
+
 def test_another_language_gets_a_clear_message(assistant) -> None:
     a = assistant.ask("Wie viel Geld bekomme ich während meines Praktikums?")
     assert a.abstained and a.reasons == ["language:de"] and "Dutch or English" in a.answer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from assistant.text import lexicon
@@ -9,6 +10,7 @@ from assistant.text.tokens import fold
 
 _NL = lexicon.words("function_words", "nl")
 _EN = lexicon.words("function_words", "en")
+_TERMS = re.compile(r"\b(" + "|".join(sorted(lexicon.words("code_terms"))) + r")\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=2)
@@ -33,6 +35,9 @@ def detect(text: str) -> str:
     en = sum(t in _EN for t in tokens)
     if abs(nl - en) >= 2 or (nl + en >= 1 and (nl == 0 or en == 0) and len(tokens) <= 4):
         return "nl" if nl > en else "en"
+    # in a question with English words, the code's own Dutch terms say nothing of its language
+    rest = _TERMS.sub(" ", text) if en else text
+    text = rest if any(ch.isalpha() for ch in rest) else text
     lang, prob = _identifier(False).classify(text)
     if lang in ("nl", "en"):
         return str(lang)
