@@ -144,6 +144,13 @@ def test_the_notice_says_unofficial_not_legal_advice_dutch_authoritative_not_sto
                                                  "niet opgeslagen"))
 
 
+def test_the_notice_says_a_reload_starts_a_new_conversation() -> None:
+    """The chat is Gradio state of the open page: a reload empties it, so no "browser session"."""
+    assert "reloading" in UI["en"]["notice"] and "this page" in UI["en"]["notice"]
+    assert "herlaad" in UI["nl"]["notice"] and "deze pagina" in UI["nl"]["notice"]
+    assert not [lang for lang in UI if "session" in UI[lang]["notice"] or "sessie" in UI[lang]["notice"]]
+
+
 # -- browsing --------------------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """The functions behind the app's events and API endpoints; one instance per app.
 
 The assistant, its index and models are read-only once loaded, so the handlers hold no lock:
-each browser session has its own conversation (Gradio state), each `/chat` caller its own
+each open page has its own conversation (Gradio state), each `/chat` caller its own
 (`Sessions`), and Gradio's queue bounds how many answers run at once.
 """
 
