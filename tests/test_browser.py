@@ -141,6 +141,7 @@ def test_three_roles_ask_follow_up_open_a_source_and_export(app_url: str, driver
     ]:
         d.get(app_url)
         wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+        assert not css(By.CSS_SELECTOR, ".sc-export-chat").is_enabled()  # an empty chat: nothing to export
         css(By.CSS_SELECTOR, f'#role input[value="{role}"]').click()
         assert cited in _ask(d, first)
         assert "I see no earlier question" not in _ask(d, follow)  # a follow-up in its conversation
@@ -161,6 +162,9 @@ def test_three_roles_ask_follow_up_open_a_source_and_export(app_url: str, driver
         text = wait_for(lambda path=exported: path.read_text(encoding="utf-8"), what="the exported text")
         assert first in text and follow in text and "## Cited provisions" in text
         assert f"### {cited}" in text and "Dutch (authoritative):" in text and "\\" not in text
+        assert text.rstrip().endswith("_Exported from the Stagecode hbo assistant (unofficial; not legal advice). "
+                                      "The Dutch text of the Stagecode hbo is authoritative._")
+        assert "checklist" not in text.lower()  # not the checklist export's footer
 
     # a Dutch question turns the interface (Auto) and <html lang> Dutch
     assert "3B.vd.4" in _ask(d, "Krijg ik mijn reiskosten vergoed?")
@@ -226,9 +230,12 @@ def test_chat_browse_checklist_and_deep_link(app_url: str, driver, downloads: Pa
     css(By.CSS_SELECTOR, '#lang input[value="en"]').click()
     wait_for(lambda: css(By.ID, "tab-chat-button").text == "Ask", what="English labels")
 
-    # a new conversation clears the chat
+    # a new conversation clears the chat, and there is nothing to export any more
+    assert css(By.CSS_SELECTOR, ".sc-export-chat").is_enabled()
     css(By.ID, "new-conversation").click()
     wait_for(lambda: not d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'), what="an empty chat")
+    wait_for(lambda: not css(By.CSS_SELECTOR, ".sc-export-chat").is_enabled(), what="the export disabled")
+    assert "Nothing to export yet" in css(By.CSS_SELECTOR, ".sc-export-chat").get_attribute("title")
 
     # Browse: the whole code; Dutch compounds found and marked; "Link" opens a new tab
     css(By.ID, "tab-browse-button").click()

@@ -121,6 +121,16 @@ def test_the_export_button_carries_its_texts_in_the_interface_language() -> None
     assert "Exporteer gesprek" in chat_tools_html("nl") and 'data-file="stagecode-conversation.md"' in chat_tools_html("en")
 
 
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_conversation_export_has_its_own_footer_and_starts_disabled(lang: str) -> None:
+    """Not the checklist's footer; and an empty chat (the first screen) has nothing to export."""
+    button = chat_tools_html(lang)
+    assert f'data-footer="{UI[lang]["chat_md_footer"]}"' in button and UI[lang]["md_footer"] not in button
+    assert "checklist" not in UI[lang]["chat_md_footer"].lower()
+    assert re.search(r"<button [^>]*\bdisabled\b", button)
+    assert f'data-empty="{UI[lang]["export_empty"]}"' in button
+
+
 def test_sources_panel_shows_the_full_provision_escaped_with_a_browse_link() -> None:
     page = sources_html(CORPUS, ["3B.vd.4"], "reiskosten <b>", "en")
     assert "<mark>reiskosten</mark>" in page

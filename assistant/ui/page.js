@@ -40,6 +40,16 @@
     });
   }
 
+  function exportable() {  // the conversation export is offered once the chat has a message
+    const has = document.querySelector('#chatbot [data-testid="user"], #chatbot [data-testid="bot"]') !== null;
+    document.querySelectorAll(".sc-export-chat").forEach((button) => {
+      if (button.disabled !== !has) button.disabled = !has;
+      const title = has ? "" : button.dataset.empty;
+      if (button.title !== title) button.title = title;
+    });
+    return has;
+  }
+
   function restoreTicks() {
     document.querySelectorAll("#checklist .sc-tick").forEach((box) => {
       box.checked = sessionStorage.getItem("tick:" + box.dataset.key) === "1";
@@ -122,7 +132,7 @@
     const exportList = event.target.closest(".sc-export-checklist");
     if (exportList) { download(exportList.dataset.file, checklistMarkdown(exportList)); return; }
     const exportChat = event.target.closest(".sc-export-chat");
-    if (exportChat) { remember(); download(exportChat.dataset.file, chatMarkdown(exportChat)); }
+    if (exportChat && exportable()) { remember(); download(exportChat.dataset.file, chatMarkdown(exportChat)); }
   });
   document.addEventListener("change", (event) => {
     const box = event.target.closest ? event.target.closest(".sc-tick") : null;
@@ -133,6 +143,6 @@
     if (header && document.documentElement.lang !== header.dataset.lang) document.documentElement.lang = header.dataset.lang;
   }
 
-  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markSource(); })
+  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markSource(); exportable(); })
     .observe(document.body, {childList: true, subtree: true, characterData: true});
 }

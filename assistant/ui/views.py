@@ -110,10 +110,13 @@ def sources_html(corpus: Corpus, ids: list[str], question: str, lang: str) -> st
 
 def chat_tools_html(lang: str) -> str:
     """The conversation's export button; the page's script builds the Markdown in the browser
-    from the chat and the sources shown, so nothing is written on the server."""
+    from the chat and the sources shown, so nothing is written on the server. It starts
+    disabled (an empty chat has nothing to export); the script enables it once the chat has a
+    message."""
     ui = UI[lang]
     data = {"file": "stagecode-conversation.md", "title": ui["chat_md_title"], "you": ui["you"],
             "answer": ui["assistant"], "cited": ui["cited"], "nl": ui["nl_col"], "en": ui["en_col"],
-            "footer": ui["md_footer"]}
+            "footer": ui["chat_md_footer"], "empty": ui["export_empty"]}
     attrs = " ".join(f'data-{k}="{esc(v)}"' for k, v in data.items())
-    return f'<button type="button" class="sc-button sc-export-chat" {attrs}>{esc(ui["export_chat"])}</button>'
+    return (f'<button type="button" class="sc-button sc-export-chat" {attrs} disabled '
+            f'title="{esc(ui["export_empty"])}">{esc(ui["export_chat"])}</button>')
