@@ -215,6 +215,10 @@ def test_chat_browse_checklist_and_deep_link(app_url: str, driver, downloads: Pa
     assert "<script>alert(1)</script>" in user.text and url in user.text and "\\" not in user.text
     assert not d.find_elements(By.CSS_SELECTOR, "#chatbot script")
     assert "The code does not answer this" in d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')[-1].text
+    # that answer cites nothing: the panel says so, and keeps saying so after the relabel that follows
+    wait_for(lambda: "The latest answer cites no provision" in css(By.ID, "sources").text, what="an empty panel")
+    time.sleep(1.5)
+    assert not d.find_elements(By.CSS_SELECTOR, "#sources .sc-card")
 
     # a question over the limit is refused with its true length, never cut
     long = "Krijg ik een vergoeding? " * 200  # 5,000 characters

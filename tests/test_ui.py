@@ -7,7 +7,7 @@ import re
 import pytest
 
 from assistant.answering.checklist import checklist
-from assistant.answering.conversation import Conversation
+from assistant.answering.conversation import Conversation, Turn
 from assistant.corpus.corpus import load_corpus
 from assistant.domain import PHASES, Answer, Citation
 from assistant.ui.browse import browse_filter, browse_html, find_id, marked, unknown_id_html
@@ -159,6 +159,79 @@ def test_the_notice_says_a_reload_starts_a_new_conversation() -> None:
     assert "reloading" in UI["en"]["notice"] and "this page" in UI["en"]["notice"]
     assert "herlaad" in UI["nl"]["notice"] and "deze pagina" in UI["nl"]["notice"]
     assert not [lang for lang in UI if "session" in UI[lang]["notice"] or "sessie" in UI[lang]["notice"]]
+
+
+# -- the chat's handlers, over a stand-in assistant ---------------------------------------------
+
+
+def _cite(pid: str) -> Citation:
+    return Citation(pid, CORPUS.label(pid, "en"), CORPUS.by_id[pid].text, CORPUS.english(pid))
+
+
+TRAVEL = Answer("Do I get my travel costs reimbursed?", "en", "", False, [_cite("3B.vd.4")], lead="Yes. [1]")
+UNRELATED = Answer("😀😀", "en", "", True, [], reasons=["unrelated"], lead="This question is not about the code.")
+
+
+class StubAssistant:
+    """Answers with the given answers in turn, recording a turn as `Assistant.ask` does (not for
+    an unrelated question); an exception in the list is raised instead."""
+
+    generator = None
+
+    def __init__(self, *answers: Answer | Exception) -> None:
+        self.corpus, self.answers = CORPUS, list(answers)
+
+    def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
+            on_token: object = None, llm: bool = True) -> Answer:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        if conv is not None and not answer.abstained:
+            conv.turns.append(Turn(answer.question, answer.question, None, [c.id for c in answer.citations], "en"))
+        return answer
+
+
+def _handlers(*answers: Answer | Exception):  # type: ignore[no-untyped-def]
+    from assistant.ui.handlers import Handlers
+
+    return Handlers(StubAssistant(*answers))  # type: ignore[arg-type]
+
+
+def _panel_after_relabel(h, conv: Conversation) -> str:  # type: ignore[no-untyped-def]
+    return h.relabel("auto", "en", "student", "student", "vd", "", conv)["sources"]
+
+
+def test_the_sources_panel_empties_after_an_answer_that_cites_nothing_and_a_relabel_keeps_it() -> None:
+    """An unrelated question is no conversation turn, but it is the latest answer: the panel (and
+    the relabel that follows every answer) must not bring back the previous answer's sources."""
+    h = _handlers(TRAVEL, UNRELATED)
+    history, conv, sources, _, _ = h.respond(TRAVEL.question, "student", "auto", [], None)
+    assert 'data-id="3B.vd.4"' in sources and 'data-id="3B.vd.4"' in _panel_after_relabel(h, conv)
+    assert UI["en"]["sources_for"].format(question=TRAVEL.question) in sources
+    history, conv, sources, _, _ = h.respond(UNRELATED.question, "student", "auto", history, conv)
+    assert conv.last is not None and conv.last.cited == ["3B.vd.4"]  # the travel turn is still the last turn
+    for panel in (sources, _panel_after_relabel(h, conv)):
+        assert "sc-card" not in panel and UI["en"]["no_cited"] in panel
+    assert UI["nl"]["no_cited"] in h.relabel("nl", "en", "student", "student", "vd", "", conv)["sources"]
+    _, fresh, sources, _, _ = h.new_conversation("auto", "en")
+    assert UI["en"]["no_sources"] in sources and UI["en"]["no_sources"] in _panel_after_relabel(h, fresh)
+
+
+def test_when_nothing_was_answered_the_panel_keeps_the_previous_answers_sources_and_names_it() -> None:
+    """A failure answers nothing: the previous answer stays the latest, and its [n] links point at
+    the panel, which says which question its sources belong to."""
+    h = _handlers(TRAVEL, RuntimeError("boom"))
+    history, conv, _, _, _ = h.respond(TRAVEL.question, "student", "auto", [], None)
+    history, conv, sources, box, _ = h.respond("What about dual students?", "student", "auto", history, conv)
+    assert history[-1]["content"] == UI["en"]["error"] and box == "What about dual students?"
+    assert sources == {"__type__": "update"}  # the panel is left as it is
+    kept = _panel_after_relabel(h, conv)
+    assert 'data-id="3B.vd.4"' in kept and f"“{TRAVEL.question}”" in kept
+
+
+def test_the_sources_panel_names_a_long_question_cut() -> None:
+    page = sources_html(CORPUS, ["3B.vd.4"], "reiskosten " * 40, "nl")
+    assert "Bij het antwoord op “reiskosten" in page and "…”" in page and page.count("reiskosten ") < 20
 
 
 # -- browsing --------------------------------------------------------------------------------

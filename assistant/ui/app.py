@@ -5,14 +5,13 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
-from assistant.answering.conversation import Conversation
 from assistant.assistant import Assistant
 from assistant.build import build
 from assistant.domain import ROLES
 from assistant.settings import Settings, quiet_libraries
 from assistant.ui.browse import browse_html
 from assistant.ui.checklist_view import checklist_html
-from assistant.ui.handlers import Handlers, choices, header_html
+from assistant.ui.handlers import Chat, Handlers, choices, header_html
 from assistant.ui.http import Hardened
 from assistant.ui.texts import LANG_CHOICES, UI, examples
 from assistant.ui.views import chat_tools_html, sources_html
@@ -59,7 +58,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                     # optional generative answers: only with a backend configured
                     mode = (gr.Radio(h.mode_choices("en"), value="llm", label=ui["mode"], elem_id="answer-mode")
                             if assistant.generator is not None else None)
-                conv = gr.State(Conversation())
+                conv = gr.State(Chat())
                 with gr.Row(equal_height=False, elem_id="ask-columns"):
                     with gr.Column(scale=3, min_width=340):
                         chatbot = gr.Chatbot(label=ui["chatbot"], height=420, elem_id="chatbot",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
@@ -42,6 +43,16 @@ def _api_failure(exc: Exception) -> Exception:
 
     print(f"stagecode ui: answering failed: {type(exc).__name__}")
     return gr.Error(UI["en"]["error"], print_exception=False)
+
+
+@dataclass
+class Chat(Conversation):
+    """A chat page's conversation, and the answer its sources panel shows: the provisions that
+    answer cited and its question ("" before the first answer). A turn the code did not answer
+    is no conversation turn, but it is the latest answer, so the panel follows this, not `last`."""
+
+    cited: list[str] = field(default_factory=list)
+    asked: str = ""
 
 
 class Handlers:
@@ -95,11 +106,15 @@ class Handlers:
                 conv: Conversation | None, shown: str = "en", on_token: Any = None,
                 llm: bool = True) -> tuple[list, Conversation, Any, str, str]:
         """Answer in the chat; returns the chat, the conversation, the sources panel, the question
-        box (kept when refused) and the interface language (Auto: the answer's)."""
+        box (kept when refused) and the interface language (Auto: the answer's).
+
+        The panel shows what the new answer cites (none: its empty state). When nothing was
+        answered (a refused question, a failure) it keeps the previous answer's sources, which
+        that answer's [n] links still point to; the panel names the question they answer."""
         import gradio as gr
 
         history = list(history or [])
-        conv = conv if isinstance(conv, Conversation) else Conversation()
+        conv = conv if isinstance(conv, Conversation) else Chat()
         # the chat on screen has messages this conversation does not (the server restarted)
         conv.lost = conv.lost or (not conv.turns and any(m.get("role") == "user" for m in history
                                                           if isinstance(m, dict)))
@@ -121,6 +136,8 @@ class Handlers:
         history.append({"role": "assistant", "content": chat_text(answer)})
         shown = ui_lang(lang_choice, answer.language)
         ids = [c.id for c in answer.citations]
+        if isinstance(conv, Chat):
+            conv.cited, conv.asked = ids, answer.question
         return history, conv, sources_html(self.corpus, ids, answer.question, shown), "", shown
 
     # -- optional generative answers: the language model's text streams into the chat --
@@ -139,7 +156,7 @@ class Handlers:
         if mode == "standard" or self.assistant.generator is None:
             yield self.respond(question, role, lang_choice, history, conv, shown, llm=False)
             return
-        conv = conv if isinstance(conv, Conversation) else Conversation()
+        conv = conv if isinstance(conv, Conversation) else Chat()
         chat = list(history or [])
         user = user_text(question)
         if user.strip():
@@ -179,7 +196,7 @@ class Handlers:
 
     def new_conversation(self, lang_choice: str, shown: str) -> tuple[list, Conversation, str, str, str]:
         shown = ui_lang(lang_choice, shown)
-        return [], Conversation(), sources_html(self.corpus, [], "", shown), "", shown
+        return [], Chat(), sources_html(self.corpus, [], "", shown), "", shown
 
     def role_changed(self, role: str, lang_choice: str, shown: str) -> list:
         import gradio as gr
@@ -201,7 +218,7 @@ class Handlers:
 
         lang = ui_lang(lang_choice, shown)
         ui = UI[lang]
-        last = conv.last if isinstance(conv, Conversation) else None
+        cited, asked = (conv.cited, conv.asked) if isinstance(conv, Chat) else ([], "")
         roles = choices(ui["roles"], ROLES)
         out: dict[str, Any] = {
             "header": header_html(lang),
@@ -215,7 +232,7 @@ class Handlers:
             "ask": gr.update(value=ui["ask"]),
             "new": gr.update(value=ui["new"]),
             "examples_title": f"**{ui['examples']}**",
-            "sources": sources_html(self.corpus, last.cited if last else [], last.question if last else "", lang),
+            "sources": sources_html(self.corpus, cited, asked, lang),
             "search": gr.update(label=ui["search"], placeholder=ui["search_ph"]),
             "browse": browse_html(self.corpus, query, lang),
             "ch_role": gr.update(label=ui["role"], choices=roles),

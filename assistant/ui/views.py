@@ -83,10 +83,14 @@ def user_text(question: object, limit: int = 2000) -> str:
 
 
 def sources_html(corpus: Corpus, ids: list[str], question: str, lang: str) -> str:
-    """The sources panel: each cited provision in full, Dutch beside English, shared words marked."""
+    """The sources panel: each provision the answer to `question` cited, in full, Dutch beside
+    English, shared words marked, under the question it answers; before any answer ("") a hint,
+    after an answer that cites nothing a line that says so."""
     ui = UI[lang]
     if not ids:
-        return f'<div class="sc-sources"><p class="sc-muted">{esc(ui["no_sources"])}</p></div>'
+        empty = ui["no_cited"] if question else ui["no_sources"]
+        return f'<div class="sc-sources"><p class="sc-muted">{esc(empty)}</p></div>'
+    asked = question if len(question) <= 120 else question[:120].rstrip() + "…"
     cards = []
     for i, pid in enumerate(ids, 1):
         p = corpus.by_id[pid]
@@ -105,6 +109,7 @@ def sources_html(corpus: Corpus, ids: list[str], question: str, lang: str) -> st
             f'<p lang="en" class="sc-en">{en_lead}{highlight(corpus.english(pid), question)}</p></div></div></div>'
         )
     return (f'<div class="sc-sources"><h2>{esc(ui["sources"])}</h2>'
+            f'<p class="sc-muted sc-for">{esc(ui["sources_for"].format(question=asked))}</p>'
             f'<p class="sc-muted">{esc(ui["sources_hint"])}</p>{"".join(cards)}</div>')
 
 
