@@ -289,6 +289,61 @@ def test_the_safety_route_leads_with_reporting_then_answers_what_was_asked(role:
     assert set(route) <= set(cited) and len(cited) == len(set(cited))
 
 
+@pytest.mark.parametrize("role", ["student", "staff"])
+def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -> None:
+    """Recognised only with the word model, the reporting point follows the ranker's citations
+    rather than displacing them, and the note on where to report is there as in the first tier."""
+    from assistant.answering.abstain import Verdict
+    from assistant.answering.answer import SAFETY, SAFETY_STAFF, compose
+    from assistant.search.retrieve import Hit
+
+    hits = [Hit("3B.5", 0.8), Hit("def.werkbegeleider", 0.6), Hit("3B.1", 0.1)]
+    a = compose("werkbegeleider en mijn hoofddoek", "nl", role, hits, Verdict(False, ["safety_also"]), CORPUS,
+                None, 0.05, 0.6)
+    route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+    assert ids(a) == ["3B.5", "def.werkbegeleider", *route]
+    assert TEXTS["nl"]["safety"][role] in a.answer
+
+
+def _findings(safety: float, words: float, decision: str) -> object:
+    from assistant.search.retrieve import Findings
+
+    return Findings([], {k: float(k == decision) for k in KINDS}, safety, words, None, 0.5)
+
+
+@pytest.mark.parametrize(("safety", "words", "decision", "reasons"), [
+    (0.9, 0.9, "out_of_scope", ["safety"]),  # the safety model alone: the reporting point leads
+    (0.1, 0.9, "out_of_scope", ["safety_also"]),  # with the word model: never refused either
+    (0.1, 0.1, "answer", []),
+    (0.1, 0.9, "unrelated", ["unrelated"]),  # an unrelated message takes no route
+])
+def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words: float, decision: str,
+                                                            reasons: list[str]) -> None:
+    from assistant.answering.abstain import decide
+
+    thresholds = {"safety_min": 0.6, "safety_words_min": 0.5, "answer_min": 0.2}
+    verdict = decide(_findings(safety, words, decision), CORPUS, thresholds)
+    assert verdict.reasons == reasons and verdict.abstain == (decision == "unrelated")
+
+
+def test_the_word_model_gives_scikit_learns_probabilities() -> None:
+    """Answering recomputes the tf-idf vector of one question without scikit-learn: the same
+    probability as the fitted vectoriser and regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from assistant.learn.words import VECTORIZER, fit_words
+
+    texts = [q.text for q in BANK_QUESTIONS[:400]]
+    y = np.array([bool(q.safety) for q in BANK_QUESTIONS[:400]], dtype=int)
+    y[:5] = 1  # both classes, whatever the first lines are
+    model = fit_words(texts, y, C=4.0)
+    vec = TfidfVectorizer(**VECTORIZER)  # type: ignore[arg-type]
+    lr = LogisticRegression(C=4.0, max_iter=3000, random_state=0, class_weight="balanced").fit(vec.fit_transform(texts), y)
+    probe = [*texts[:20], "mijn werkbegeleider maakt grapjes over mijn hoofddoek", "", "xyzzy"]
+    assert np.allclose(model.proba(probe), lr.predict_proba(vec.transform(probe))[:, 1], atol=1e-9)
+
+
 def test_the_safety_curve_gives_recall_at_each_false_alarm_rate() -> None:
     """Out-of-pass recall at fixed false-alarm rates: a model whose scores separate the classes
     perfectly finds every safety question; one that scores them like the rest finds few."""
@@ -309,7 +364,7 @@ def test_the_safety_curve_gives_recall_at_each_false_alarm_rate() -> None:
 
 def test_a_safety_route_pass_is_reported_by_recall_and_false_alarms_only() -> None:
     """The route pass gets its own row in the training report: recall on its safety questions and
-    false alarms on its look-alikes at the chosen threshold, and no ranking figures it has none of."""
+    false alarms on its look-alikes as routed, and no ranking figures it has none of."""
     from dataclasses import replace
 
     from assistant.training.train import report, route_figures
@@ -317,7 +372,7 @@ def test_a_safety_route_pass_is_reported_by_recall_and_false_alarms_only() -> No
     q = BANK_QUESTIONS[0]
     route = [replace(q, safety=True, pass_="p9_route")] * 4 + [replace(q, safety=False, pass_="p9_route")] * 5
     scores = np.array([0.9, 0.7, 0.5, 0.1, 0.8, 0.2, 0.1, 0.0, 0.3])
-    figures = route_figures(route, scores, threshold=0.6)
+    figures = route_figures(route, scores >= 0.6)
     row = figures["p9_route (safety only)"]
     assert row == {"n": 9, "safety_recall": 0.5, "safety_false_alarm": 0.2}
     line = next(x for x in report(figures, {"safety_min": 0.6}, {}).splitlines() if x.startswith("| p9_route"))

@@ -46,7 +46,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     """The learned decision: answer, list, or abstain as not covered / unrelated / injection.
 
     A question the safety model recognises (treated differently or harassed for who one is, or
-    for having reported it) is never refused. An abstention names the out-of-scope topic when
+    for having reported it) is never refused: on its own it leads the answer with the reporting
+    point ("safety"); recognised only with the word model's second opinion, the reporting point
+    follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
     the topic model is sure of it, and its pointer says where to look instead; an answered
     question that is also partly about such a topic gets that pointer as a note. A question
     the bank holds (nearly) word for word is decided by its label.
@@ -62,6 +64,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
     if findings.safety >= thresholds["safety_min"] and not off_topic:
         return Verdict(False, ["safety"])
+    if findings.safety_words >= thresholds["safety_words_min"] and not off_topic:
+        return Verdict(False, ["safety_also"])
     if d["answer"] + d["list"] < thresholds["answer_min"]:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":

@@ -178,6 +178,12 @@ def compose(
         route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
         pids = list(dict.fromkeys([route[0], *pids[:1], *route, *pids]))[:MAX_SAFETY_CITATIONS]
         notes.append(_voiced(t["safety"], role))
+    elif "safety_also" in verdict.reasons:
+        # only the question's words point to unequal treatment: the reporting point follows what
+        # the ranker found, which it does not displace
+        route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+        pids = list(dict.fromkeys([*pids, *route]))[:MAX_SAFETY_CITATIONS]
+        notes.append(_voiced(t["safety"], role))
     if _about_pay(pids, by_pid) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
         if not any(s.id in t["not_set"] for s in verdict.silent[:1]):  # its pointer says so itself

@@ -1,7 +1,7 @@
 """The learned models as plain arrays, applied with NumPy: a provision classifier over the
 question vector, a ranker over (question, provision) features, the answer/abstain decision and
-the safety route. scikit-learn fits them (train.py); answering needs only NumPy, so a
-question never waits for scikit-learn to import.
+the safety route (with a second opinion from the question's words). scikit-learn fits them
+(train.py); answering needs only NumPy, so a question never waits for scikit-learn to import.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import IndexBuildError
+from assistant.learn.words import WordModel
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Linear:
 
 
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
+WORD_ARRAYS = ("terms", "idf", "coef")
 
 
 @dataclass
@@ -49,12 +51,25 @@ class LearnedModel:
     decide: Linear
     safety: Linear
     topic: Linear  # which out-of-scope topic (meta["topics"] names the columns)
+    safety_words: WordModel | None  # the safety route's second opinion, from the question's words
     thresholds: dict[str, float]
     meta: dict = field(default_factory=dict)
+
+    def safety_score(self, safety_in: np.ndarray, text: str) -> tuple[float, float]:
+        """P(safety question) by the safety model alone, and blended with the word model as
+        training weighted them."""
+        w = self.thresholds.get("safety_word_weight", 0.0)
+        p = float(self.safety.proba(safety_in)[0])
+        if not w or self.safety_words is None:
+            return p, p
+        return p, (1.0 - w) * p + w * float(self.safety_words.proba([text])[0])
 
     def save(self, path: Path) -> None:
         arrays = {f"{part}.{name}": getattr(getattr(self, part), name)
                   for part in PARTS for name in ("W", "b", "mean", "scale")}
+        if self.safety_words is not None:
+            arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
+            arrays["safety_words.bias"] = np.array(self.safety_words.bias)
         arrays["meta"] = np.array(json.dumps({"thresholds": self.thresholds, **self.meta}, sort_keys=True))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -68,10 +83,14 @@ class LearnedModel:
                 meta = json.loads(str(data["meta"]))
                 parts = {part: Linear(*(data[f"{part}.{n}"].astype(np.float32) for n in ("W", "b", "mean", "scale")))
                          for part in PARTS}
+                # a model saved before the word model existed loads without it; its features
+                # stamp no longer fits, so it is retrained rather than used
+                words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
+                         if "safety_words.terms" in data.files else None)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, thresholds=thresholds, meta=meta)
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta)
 
     def fits(self, expected: dict) -> bool:
         """Whether the model was trained on the data, corpus and embedding model `expected` names."""

@@ -230,7 +230,7 @@ def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
 
 #: names the features the models read; a model trained on other features is stale
 FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
-                                "safety: meta+qvec+rank_prob")).encode()).hexdigest()[:12]
+                                "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier")).encode()).hexdigest()[:12]
 
 
 def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:

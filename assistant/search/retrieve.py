@@ -114,6 +114,8 @@ class Findings:
     hits: list[Hit]
     decision: dict[str, float]
     safety: float
+    #: the safety score with the word model's second opinion
+    safety_words: float
     topic: str | None
     top_similarity: float
     #: the nearest bank question when it is (nearly) this very question: its kind and safety label
@@ -171,7 +173,7 @@ class Retriever:
         prob = self.model.ranker.proba(rank_features(sig, cls, *self._fit(role, track)))
         decide_in = decide_input(sig, cls, prob, q)
         decision = self.model.decide.proba(decide_in)[0]
-        safety = float(self.model.safety.proba(safety_input(decide_in, prob))[0])
+        safety, safety_words = self.model.safety_score(safety_input(decide_in, prob), query)
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
         for i in np.argsort(-prob[0], kind="stable"):
@@ -186,7 +188,7 @@ class Retriever:
         row = int(sig.nearest[0, 0])
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
-        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
+        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, safety_words, topic,
                         float(dense.max()), same_as)
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,

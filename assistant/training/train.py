@@ -35,6 +35,7 @@ from assistant.learn.signals import (
     rank_features,
     safety_input,
 )
+from assistant.learn.words import WordModel, fit_words
 from assistant.search.embeddings import embed_queries
 from assistant.search.retrieve import TermScores, question_track
 from assistant.text.tokens import analyze, words
@@ -133,8 +134,12 @@ def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
     return [int(i) for i in order[:MAX_CITATIONS] if prob[i] >= min_prob and prob[i] >= ratio * top] or [int(order[0])]
 
 
+#: weights of the word model in the safety score that training chooses from (0: the safety model alone)
+WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9)
+
+
 def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03,
-          C_safety: float = 0.01, log=print) -> tuple[LearnedModel, dict]:
+          C_safety: float = 0.01, C_words: float = 4.0, log=print) -> tuple[LearnedModel, dict]:
     """Fit every model; return it and the out-of-pass figures."""
     bank, corpus = data.bank, data.corpus
     n, n_prov = len(bank), len(corpus.provisions)
@@ -190,6 +195,17 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     labelled = np.array([q.safety is not None for q in bank])
     ys = np.array([bool(q.safety) for q in bank])
     safety_oof = np.zeros(n, dtype=np.float32)
+    words_oof = np.zeros(n, dtype=np.float64)
+    texts = [q.query for q in bank]
+    route_texts = [q.query for q in route.bank] if route else []
+
+    def words_on(rows: np.ndarray, with_route: bool = True) -> WordModel:
+        pick = [texts[i] for i in np.flatnonzero(rows)]
+        y = ys[rows]
+        if with_route and route:
+            pick, y = pick + route_texts, np.concatenate([y, ys_route])
+        return fit_words(pick, y.astype(int), C_words, SEED)
+
     for f in np.unique(passes):
         train_rows = passes != f
         d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, decision_weights(yd[train_rows]))
@@ -202,10 +218,18 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         if ys_f.any():
             s, _ = _fit_linear(Xs_f, ys_f.astype(int), C_safety, balanced=True)
             safety_oof[passes == f] = s.proba(Xs[passes == f])
+            words_oof[passes == f] = words_on(srows).proba([texts[i] for i in np.flatnonzero(passes == f)])
     # the route-only questions, scored by a safety model trained on the bank alone
     Xs_route = route_input(cls, ranker, None) if route else np.zeros((0, Xs.shape[1]), dtype=np.float32)
     route_oof = (_fit_linear(Xs[labelled], ys[labelled].astype(int), C_safety, balanced=True)[0].proba(Xs_route)
                  if route else np.zeros(0, dtype=np.float32))
+    route_words = words_on(labelled, with_route=False).proba(route_texts) if route else np.zeros(0)
+    # the word model's share of the second tier's score: the best mean out-of-pass recall at
+    # 2-5% false alarms
+    word_weight = max(WORD_WEIGHTS, key=lambda w: (np.mean(list(safety_curve(
+        (1 - w) * safety_oof + w * words_oof, bank).values())), -w))
+    blend_oof = (1 - word_weight) * safety_oof + word_weight * words_oof
+    route_blend = (1 - word_weight) * route_oof + word_weight * route_words
     log(f"decision and safety, out of pass: {time.perf_counter() - t0:.1f} s")
 
     # 3b. topic of an out-of-scope question, out of pass
@@ -223,6 +247,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     # without them) and are mostly safety cases by design, which would tilt the F2 balance
     thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
+    thresholds["safety_word_weight"] = float(word_weight)
+    thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled)
 
     # 5. final models on everything
     decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
@@ -232,11 +258,13 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
                             np.concatenate([ys[labelled], ys_route]).astype(int), C_safety, balanced=True)
     topic, classes = _fit_linear(data.vecs[oos], yt[oos], C_cls, scale=False)
     topic = _widen(topic, classes, len(topics))
+    word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
-    figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, safety_oof, thresholds)
+    routed = routes(safety_oof, blend_oof, thresholds)
+    figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
     if route:
-        figures |= route_figures(route.bank, route_oof, thresholds["safety_min"])
-    return LearnedModel(cls, ranker, decide, safety, topic, thresholds, {"topics": topics}), figures
+        figures |= route_figures(route.bank, routes(route_oof, route_blend, thresholds))
+    return LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}), figures
 
 
 def decision_weights(y: np.ndarray) -> np.ndarray:
@@ -299,8 +327,15 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
     top = max(acc for acc, _, _ in scored) if scored else 0.0
     se = (top * (1 - top) / len(answered)) ** 0.5
     abst = min(((false, t) for acc, false, t in scored if acc >= top - se), default=(0.0, 0.5))
+    return {"cite_min": best[1], "cite_ratio": best[2], "answer_min": abst[1],
+            "safety_min": f2_threshold(safety, ys, labelled)}
+
+
+def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> float:
+    """The safety threshold with the best F2: a missed safety question counts four times a
+    needless pointer to the reporting point."""
     safety_t, best_f = 0.5, -1.0
-    for t in np.linspace(0.02, 0.98, 49):  # F2: a missed safety question counts four times
+    for t in np.linspace(0.02, 0.98, 49):
         found = safety[labelled] >= t
         tp = float((found & ys[labelled]).sum())
         fn = float((~found & ys[labelled]).sum())
@@ -308,12 +343,19 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
         f2 = 5 * tp / max(5 * tp + 4 * fn + fp, 1.0)
         if f2 > best_f:
             safety_t, best_f = float(t), f2
-    return {"cite_min": best[1], "cite_ratio": best[2], "answer_min": abst[1], "safety_min": safety_t}
+    return safety_t
+
+
+def routes(safety: np.ndarray, blend: np.ndarray, t: dict[str, float]) -> np.ndarray:
+    """Which questions take the safety route: the safety model sure on its own (the reporting
+    point leads), or with the word model's second opinion (the reporting point follows)."""
+    return (safety >= t["safety_min"]) | (blend >= t["safety_words_min"])
 
 
 def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.ndarray, decide: np.ndarray,
-                        safety: np.ndarray, t: dict[str, float]) -> dict:
-    """Each pass scored by models that never saw it."""
+                        routed: np.ndarray, safety: np.ndarray, t: dict[str, float]) -> dict:
+    """Each pass scored by models that never saw it; `routed`: which took the safety route,
+    `safety`: the score whose recall curve is reported."""
     out: dict[str, dict] = {}
     passes = sorted({q.pass_ for q in bank})
     abstained = _abstains(decide, t["answer_min"])
@@ -324,7 +366,7 @@ def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.nda
         cited = {i: _citations(rank[i], t["cite_min"], t["cite_ratio"]) for i in ans}
         order = {i: np.argsort(-rank[i], kind="stable")[:3] for i in ans}
         saf = [i for i in idx if bank[i].safety]
-        saf_ok = [i for i in saf if safety[i] >= t["safety_min"]]
+        saf_ok = [i for i in saf if routed[i]]
         saf_neg = [i for i in idx if bank[i].safety is False]
         out[name] = {
             "n": len(idx),
@@ -336,22 +378,22 @@ def out_of_pass_figures(bank: list[BankQuestion], rank: np.ndarray, gold: np.nda
             "false_abstention": float(np.mean([abstained[i] for i in ans])) if ans else 0.0,
             "missed_abstention": float(np.mean([not abstained[i] for i in una])) if una else 0.0,
             "safety_recall": len(saf_ok) / len(saf) if saf else 0.0,
-            "safety_false_alarm": float(np.mean([safety[i] >= t["safety_min"] for i in saf_neg])) if saf_neg else 0.0,
+            "safety_false_alarm": float(np.mean([routed[i] for i in saf_neg])) if saf_neg else 0.0,
         }
     out["all"]["safety_curve"] = safety_curve(safety, bank)
     return out
 
 
-def route_figures(route: list[BankQuestion], safety: np.ndarray, threshold: float) -> dict:
-    """Each route-only pass scored by a safety model trained on the bank alone."""
+def route_figures(route: list[BankQuestion], routed: np.ndarray) -> dict:
+    """Each route-only pass scored by safety models trained on the bank alone."""
     out: dict[str, dict] = {}
     for name in sorted({q.pass_ for q in route}):
-        pos = [s for s, q in zip(safety, route, strict=True) if q.pass_ == name and q.safety]
-        neg = [s for s, q in zip(safety, route, strict=True) if q.pass_ == name and not q.safety]
+        pos = [r for r, q in zip(routed, route, strict=True) if q.pass_ == name and q.safety]
+        neg = [r for r, q in zip(routed, route, strict=True) if q.pass_ == name and not q.safety]
         out[f"{name} (safety only)"] = {
             "n": len(pos) + len(neg),
-            "safety_recall": float(np.mean(np.array(pos) >= threshold)) if pos else 0.0,
-            "safety_false_alarm": float(np.mean(np.array(neg) >= threshold)) if neg else 0.0,
+            "safety_recall": float(np.mean(pos)) if pos else 0.0,
+            "safety_false_alarm": float(np.mean(neg)) if neg else 0.0,
         }
     return out
 
@@ -396,8 +438,10 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              f"Written by `stagecode train` for embeddings `{meta.get('embeddings')}` on bank `{meta.get('bank')}`.",
              "Each row is one writing pass of `corpus/questions/`, scored by models trained on the other "
              "passes (features computed without that pass's questions); `all` pools those predictions. "
-             "A pass of `corpus/questions/safety/` trains the safety route only; it is scored by a safety "
-             "model trained on the bank alone. "
+             "A pass of `corpus/questions/safety/` trains the safety route only; it is scored by safety "
+             "models trained on the bank alone. `safety_recall` and `safety_false_alarm` count the "
+             "questions that take the safety route by either tier (the safety model at `safety_min`, or "
+             "its blend with the word model at `safety_words_min`). "
              "`cited_hit`: a gold provision among those the answer cites. The thresholds below were "
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
@@ -406,6 +450,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
                      + f" | {int(m['n'])} |")
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
-        lines += ["Safety model, all passes: recall " + " / ".join(f"{v:.3f}" for v in curve.values())
+        lines += ["Safety model blended with the word model, all passes: recall "
+                  + " / ".join(f"{v:.3f}" for v in curve.values())
                   + " at false-alarm rates " + " / ".join(curve) + " (out of pass).", ""]
     return "\n".join(lines)
