@@ -112,6 +112,15 @@ def test_voices_cover_every_provision_in_both_languages() -> None:
                 assert CORPUS.voices[p.id][role][lang].strip(), (p.id, role, lang)
 
 
+def test_pointers_about_unequal_treatment_name_the_reporting_point() -> None:
+    """A refusal about workplace adjustments or a dress rule still tells someone treated
+    differently for who they are where to report it, in every voice and language."""
+    for topic in (t for t in CORPUS.silent_topics if t.id in ("disability_adjustments", "dress_code")):
+        for role in ("student", "company", "staff"):
+            assert "meldpunt" in topic.where(role, "nl"), (topic.id, role)
+            assert "reporting point" in topic.where(role, "en"), (topic.id, role)
+
+
 def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
     q = next(q for q in BANK_QUESTIONS if q.kind == "list" and q.role == "company" and q.lang == "en"
              and not q.context)
