@@ -220,10 +220,18 @@ def test_chat_browse_checklist_and_deep_link(app_url: str, driver, downloads: Pa
     time.sleep(1.5)
     assert not d.find_elements(By.CSS_SELECTOR, "#sources .sc-card")
 
-    # a question over the limit is refused with its true length, never cut
+    # a question over the limit is refused on the box with its true length, never cut, and
+    # adds nothing to the chat
     long = "Krijg ik een vergoeding? " * 200  # 5,000 characters
-    reply = _ask(d, long)
-    assert f"{len(long.strip())} characters" in reply or f"{len(long)} characters" in reply
+    messages = len(d.find_elements(By.CSS_SELECTOR, "#chatbot [data-testid]"))
+    box = css(By.CSS_SELECTOR, "#question textarea")
+    d.execute_script("arguments[0].value = arguments[1];"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box, long)
+    css(By.ID, "ask").click()
+    refused = wait_for(lambda: re.search(r"(\d+) characters long", css(By.ID, "question").text), what="the refusal")
+    assert int(refused.group(1)) in (len(long), len(long.strip()))
+    assert box.get_attribute("value") == long
+    assert len(d.find_elements(By.CSS_SELECTOR, "#chatbot [data-testid]")) == messages
 
     # the interface in Dutch, picked
     css(By.CSS_SELECTOR, '#lang input[value="nl"]').click()
@@ -280,6 +288,78 @@ def test_chat_browse_checklist_and_deep_link(app_url: str, driver, downloads: Pa
     d.get(app_url + "?id=3B.vd")
     note = wait_for(lambda: css(By.ID, "browse-note").text, what="the unknown-id note")
     assert "no provision “3B.vd”" in note and "3B.vd.4" in note
+
+
+def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_their_links(
+        app_url: str, driver, assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    d, css = driver, driver.find_element
+    d.get(app_url)
+    wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    users = lambda: d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="user"]')  # noqa: E731
+    bots = lambda: d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')  # noqa: E731
+
+    # Ask pressed three times and an example clicked while the answer runs (slowed down here, as
+    # a busy server or a language model is): one question, one answer, the question typed
+    fast_ask = assistant.ask
+
+    def slow_ask(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(2)
+        return fast_ask(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assistant, "ask", slow_ask)
+        css(By.CSS_SELECTOR, "#question textarea").send_keys("Do I get my travel costs reimbursed?")
+        ask = css(By.ID, "ask")
+        for _ in range(3):
+            ask.click()
+        d.find_elements(By.CSS_SELECTOR, ".sc-example")[2].click()
+        # and the same in one go, faster than the page can mark the answer as running
+        d.execute_script("const ask = document.getElementById('ask'); ask.click(); ask.click();"
+                         "document.querySelectorAll('.sc-example')[1].click();")
+        wait_for(lambda: len(bots()) == 1, what="the answer")
+        time.sleep(5)
+    assert [m.text for m in users()] == ["Do I get my travel costs reimbursed?"], [m.text[:40] for m in users()]
+    assert len(bots()) == 1 and "3B.vd.4" in bots()[0].text
+    wait_for(lambda: bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref"), what="the answer's [n] links")
+
+    # an empty box sends nothing: the box says why, and the answer keeps its links
+    for _ in range(2):
+        ask.click()
+    wait_for(lambda: "The question is empty" in css(By.ID, "question").text, what="the empty-box message")
+    time.sleep(1.5)
+    assert len(users()) == 1 and len(bots()) == 1 and bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
+
+    # a second answer: the first keeps its links; its [1] (3B.vd.4), which the panel no longer
+    # shows, goes to the first answer's own entry for it
+    assert "4.aanv.4" in _ask(d, "Where can I report internship discrimination?")
+    assert "The question is empty" not in css(By.ID, "question").text
+    wait_for(lambda: css(By.CSS_SELECTOR, '#sources .sc-card[data-n="1"]').get_attribute("data-id") == "4.aanv.4",
+             what="the second answer's sources")
+    first = wait_for(lambda: [r for r in bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
+                              if r.get_attribute("data-n") == "1" and not r.get_attribute("data-entry")],
+                     what="the first answer's [1]")[0]
+    assert first.get_attribute("data-id") == "3B.vd.4"
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", first)
+    first.click()
+    wait_for(lambda: d.switch_to.active_element.get_attribute("data-entry") == "1"
+             and d.switch_to.active_element.get_attribute("data-id") == "3B.vd.4", what="the first answer's entry")
+
+    # asked again, 3B.vd.4 is in the panel: the first answer's [1] goes to its card there
+    _ask(d, "Do I get my travel costs reimbursed?")
+    wait_for(lambda: css(By.CSS_SELECTOR, '#sources .sc-card[data-id="3B.vd.4"]'), what="the third answer's sources")
+    for attempt in range(3):  # a click while the chat still moves can land beside the link
+        first = [r for r in bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref") if r.get_attribute("data-n") == "1"][0]
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'})", first)
+        first.click()
+        try:
+            wait_for(lambda: css(By.CSS_SELECTOR, '#sources .sc-card[data-id="3B.vd.4"]').get_attribute("class")
+                     .count("sc-marked"), timeout=3.0, what="3B.vd.4 marked")
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 @pytest.fixture(scope="module")

@@ -229,6 +229,49 @@ def test_when_nothing_was_answered_the_panel_keeps_the_previous_answers_sources_
     assert 'data-id="3B.vd.4"' in kept and f"“{TRAVEL.question}”" in kept
 
 
+def test_an_empty_or_too_long_question_is_refused_on_the_box_before_anything_is_answered() -> None:
+    """The chat's validator: the box shows why, and the chat gets no bubble (no answer is asked)."""
+    h = _handlers()  # no answers: asking would fail
+    for question, says in [("", "empty"), ("  \n\t ", "empty"), ("\u200b", "empty"), ("x" * 2001, "2001 characters")]:
+        verdict = h.check(question, "student", "auto")
+        assert verdict["__type__"] == "validate" and verdict["is_valid"] is False and says in verdict["message"]
+    assert h.check("Do I get my travel costs reimbursed?", "student", "nl")["is_valid"] is True
+    assert h.check("x" * 2000, "student", "auto")["is_valid"] is True
+
+
+def test_a_second_ask_while_an_answer_runs_changes_nothing() -> None:
+    """Two quick asks from one page reach the server together, each with the chat as it was: the
+    second must not answer too (its result would replace the first's question and answer)."""
+    import threading
+
+    from assistant.ui.handlers import Chat
+
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(StubAssistant):
+        def ask(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            started.set()
+            release.wait(10)
+            return super().ask(*args, **kwargs)
+
+    from assistant.ui.handlers import Handlers
+
+    h, chat = Handlers(Slow(TRAVEL, TRAVEL)), Chat()  # type: ignore[arg-type]
+    first: list = []
+    worker = threading.Thread(target=lambda: first.append(h.respond(TRAVEL.question, "student", "auto", [], chat)))
+    worker.start()
+    assert started.wait(10)
+    second = h.respond("Where can I report internship discrimination?", "student", "auto", [], chat)
+    assert second == ({"__type__": "update"},) * 5  # every output left as it is
+    release.set()
+    worker.join(10)
+    history, conv, sources, _, _ = first[0]
+    assert [m["role"] for m in history] == ["user", "assistant"] and 'data-id="3B.vd.4"' in sources
+    assert conv is chat and not chat.answering and len(chat.turns) == 1
+    third, _, _, _, _ = h.respond(TRAVEL.question, "student", "auto", history, chat)  # the next ask answers
+    assert len(third) == 4
+
+
 def test_the_sources_panel_names_a_long_question_cut() -> None:
     page = sources_html(CORPUS, ["3B.vd.4"], "reiskosten " * 40, "nl")
     assert "Bij het antwoord op “reiskosten" in page and "…”" in page and page.count("reiskosten ") < 20

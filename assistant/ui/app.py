@@ -1,6 +1,7 @@
 """The Gradio app: layout and wiring of the Ask, Browse and Checklist tabs and the `/ask` and
 `/chat` API endpoints. The only module that imports gradio, and only inside its functions."""
 
+from collections.abc import Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -71,8 +72,9 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                             ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
                         examples_title = gr.Markdown(f"**{ui['examples']}**")
                         with gr.Row():
-                            example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"])
-                                            for q in examples("student", "en")]
+                            example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"],
+                                                      elem_id=f"example-{i}")
+                                            for i, q in enumerate(examples("student", "en"))]
                         with gr.Row():
                             new_btn = gr.Button(ui["new"], size="sm", variant="secondary",
                                                 elem_id="new-conversation")
@@ -111,15 +113,38 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
 
         chat_out = [chatbot, conv, sources, question, shown]
         # with a language model the answer streams (respond_stream); without, nothing changes
-        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
-        answering = {"concurrency_limit": concurrency,
-                     "concurrency_id": "llm" if mode is not None else "answer", **private}
-        for trigger in (ask_btn.click, question.submit):
-            then_relabel(trigger(answer_fn, [question, role, lang, chatbot, conv, shown, *extra], chat_out,
-                                 **answering))
-        for btn in example_btns:
-            then_relabel(btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out,
-                                   **answering))
+        extra = [mode] if mode is not None else []
+        ask_in = [question, role, lang, chatbot, conv, shown, *extra]
+        example_ids = [b.elem_id for b in example_btns]
+
+        def asked(evt: gr.EventData, values: tuple) -> list:
+            """The answer's inputs: the question is the clicked example's text (the example
+            buttons' values follow the answer's inputs), else the box's."""
+            args = list(values[:len(ask_in)])
+            clicked = getattr(evt.target, "elem_id", None)
+            if clicked in example_ids:
+                args[0] = values[len(ask_in) + example_ids.index(clicked)]
+            return args
+
+        def check(evt: gr.EventData, *values: Any) -> list:
+            """Runs before the answer: an empty or too long question is refused on the box itself,
+            so it adds nothing to the chat."""
+            args = asked(evt, values)
+            return [h.check(args[0], args[1], args[2]), *[None] * (len(values) - 1)]
+
+        if mode is None:
+            def answer(evt: gr.EventData, *values: Any) -> tuple:
+                return h.respond(*asked(evt, values))
+        else:
+            def answer(evt: gr.EventData, *values: Any) -> Iterator[tuple]:  # type: ignore[misc]
+                yield from h.respond_stream(*asked(evt, values))
+
+        # one event for every way of asking (Ask, Enter, an example): while its answer runs,
+        # another ask is ignored (trigger_mode "once"), so nothing is sent twice
+        then_relabel(gr.on([ask_btn.click, question.submit, *[b.click for b in example_btns]], answer,
+                           [*ask_in, *example_btns], chat_out, validator=check, trigger_mode="once",
+                           concurrency_limit=concurrency,
+                           concurrency_id="llm" if mode is not None else "answer", **private))
         new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
         chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
         role.change(h.role_changed, [role, lang, shown], example_btns, **private)

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
 from assistant.answering.conversation import Conversation
-from assistant.assistant import Assistant, InputError
+from assistant.assistant import Assistant, InputError, validate
 from assistant.domain import ROLES, Answer
 from assistant.ui.browse import browse_html, find_id, unknown_id_html
 from assistant.ui.checklist_view import checklist_html
@@ -53,6 +53,8 @@ class Chat(Conversation):
 
     cited: list[str] = field(default_factory=list)
     asked: str = ""
+    #: an answer for this page is running (see `Handlers.respond`)
+    answering: bool = False
 
 
 class Handlers:
@@ -62,6 +64,21 @@ class Handlers:
         self.assistant = assistant
         self.corpus = assistant.corpus
         self.sessions = Sessions()  # the `/chat` API's conversations
+        self._claims = threading.Lock()  # guards Chat.answering: test and set at once
+
+    def _claim(self, conv: Conversation | None) -> bool:
+        """Whether this request may answer in the chat: one answer at a time per page."""
+        if not isinstance(conv, Chat):
+            return True
+        with self._claims:
+            if conv.answering:
+                return False
+            conv.answering = True
+            return True
+
+    def _release(self, conv: Conversation | None) -> None:
+        if isinstance(conv, Chat):
+            conv.answering = False
 
     def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
             on_token: Any = None, llm: bool = True) -> Answer:
@@ -102,6 +119,18 @@ class Handlers:
             raise _api_failure(exc) from None
         return answer.to_public_json() | {"resolved_question": answer.resolved_question}
 
+    def check(self, question: object, role: str, lang_choice: str) -> dict:
+        """The question box's verdict before anything is answered (`Assistant.ask`'s own input
+        check): an empty or too long question is refused with its message on the box, so it
+        adds no bubble to the chat and leaves the previous answer the latest one."""
+        import gradio as gr
+
+        try:
+            validate(question, role, answer_lang(lang_choice))
+        except InputError as exc:
+            return gr.validate(False, str(exc))
+        return gr.validate(True, "")
+
     def respond(self, question: str, role: str, lang_choice: str, history: list | None,
                 conv: Conversation | None, shown: str = "en", on_token: Any = None,
                 llm: bool = True) -> tuple[list, Conversation, Any, str, str]:
@@ -110,7 +139,23 @@ class Handlers:
 
         The panel shows what the new answer cites (none: its empty state). When nothing was
         answered (a refused question, a failure) it keeps the previous answer's sources, which
-        that answer's [n] links still point to; the panel names the question they answer."""
+        that answer's [n] links still point to; the panel names the question they answer.
+
+        A second ask from the same page while an answer runs (clicks faster than the page can
+        mark the first as running) changes nothing: both started from the same chat, and the
+        later result would replace the earlier one's question and answer."""
+        import gradio as gr
+
+        if not self._claim(conv):
+            return (gr.skip(),) * 5  # type: ignore[return-value]
+        try:
+            return self._respond(question, role, lang_choice, history, conv, shown, on_token, llm)
+        finally:
+            self._release(conv)
+
+    def _respond(self, question: str, role: str, lang_choice: str, history: list | None,
+                 conv: Conversation | None, shown: str, on_token: Any, llm: bool
+                 ) -> tuple[list, Conversation, Any, str, str]:
         import gradio as gr
 
         history = list(history or [])
@@ -157,6 +202,9 @@ class Handlers:
             yield self.respond(question, role, lang_choice, history, conv, shown, llm=False)
             return
         conv = conv if isinstance(conv, Conversation) else Chat()
+        if not self._claim(conv):  # as in respond: one answer at a time per page
+            yield (gr.skip(),) * 5
+            return
         chat = list(history or [])
         user = user_text(question)
         if user.strip():
@@ -166,8 +214,9 @@ class Handlers:
 
         def work() -> None:
             try:
-                done["out"] = self.respond(question, role, lang_choice, history, conv, shown, tokens.put)
+                done["out"] = self._respond(question, role, lang_choice, history, conv, shown, tokens.put, True)
             finally:
+                self._release(conv)
                 tokens.put(None)
 
         threading.Thread(target=work, name="stagecode-ui-answer", daemon=True).start()

@@ -17,27 +17,64 @@
     if (added) sessionStorage.setItem("stagecode-sources", JSON.stringify(seen));
   }
 
-  function linkRefs() {  // [n] in bot messages becomes a button that scrolls to source n
+  function sourceIds(msg) {  // n → id, from the answer's own source list ("[1] 3B.vd.4 — …")
+    const ids = {};
+    for (const m of msg.textContent.matchAll(/^\s*\[(\d+)\] (\S+) —/gm)) if (!(m[1] in ids)) ids[m[1]] = m[2];
+    return ids;
+  }
+
+  function linkRefs() {  // [n] in bot messages becomes a button that goes to source n
     document.querySelectorAll('#chatbot [data-testid="bot"]').forEach((msg) => {
-      if (msg.dataset.scLinked === msg.textContent.length.toString()) return;
+      // the chat re-renders earlier messages as plain text when a new one comes: link them again
+      const refs = (msg.textContent.match(/\[\d+\]/g) || []).length;
+      if (msg.querySelectorAll(".sc-ref").length === refs) return;
+      const ids = sourceIds(msg);
       const walker = document.createTreeWalker(msg, NodeFilter.SHOW_TEXT);
       const nodes = [];
       while (walker.nextNode()) if (/\[\d+\]/.test(walker.currentNode.nodeValue)) nodes.push(walker.currentNode);
       nodes.forEach((node) => {
         if (node.parentElement && node.parentElement.closest(".sc-ref")) return;
         const frag = document.createDocumentFragment();
-        node.nodeValue.split(/(\[\d+\])/).forEach((part) => {
+        const parts = node.nodeValue.split(/(\[\d+\])/);
+        parts.forEach((part, i) => {
           const m = part.match(/^\[(\d+)\]$/);
           if (!m) { frag.appendChild(document.createTextNode(part)); return; }
           const b = document.createElement("button");
           b.type = "button"; b.className = "sc-ref"; b.dataset.n = m[1]; b.textContent = part;
+          if (ids[m[1]]) {
+            b.dataset.id = ids[m[1]];
+            // the answer's own entry for source n (its id and quote follow)
+            if ((parts[i + 1] || "").startsWith(" " + ids[m[1]] + " —")) b.dataset.entry = "1";
+          }
           b.setAttribute("aria-label", "source " + m[1]);
           frag.appendChild(b);
         });
         node.parentNode.replaceChild(frag, node);
       });
-      msg.dataset.scLinked = msg.textContent.length.toString();
     });
+  }
+
+  function goToSource(ref) {
+    // the panel shows the latest answer's sources: an earlier answer's [n] finds its provision
+    // there by id; one the panel does not show is found in that answer's own source list
+    const cards = [...document.querySelectorAll("#sources .sc-card")];
+    const card = ref.dataset.id ? cards.find((c) => c.dataset.id === ref.dataset.id)
+      : cards.find((c) => c.dataset.n === ref.dataset.n);
+    if (card) {
+      card.scrollIntoView({behavior: "smooth", block: "start"});
+      answers = answerCount();
+      marked = {n: card.dataset.n, id: card.dataset.id};
+      markSource();
+      card.setAttribute("tabindex", "-1");
+      card.focus({preventScroll: true});
+      return;
+    }
+    const msg = ref.closest('[data-testid="bot"]');
+    const entry = msg && [...msg.querySelectorAll(".sc-ref[data-entry]")].find((b) => b.dataset.n === ref.dataset.n);
+    if (entry && entry !== ref) {
+      entry.scrollIntoView({behavior: "smooth", block: "center"});
+      entry.focus({preventScroll: true});
+    }
   }
 
   function exportable() {  // the conversation export is offered once the chat has a message
@@ -117,18 +154,7 @@
 
   document.addEventListener("click", (event) => {
     const ref = event.target.closest(".sc-ref");
-    if (ref) {
-      const card = document.querySelector(`#sources .sc-card[data-n="${ref.dataset.n}"]`);
-      if (card) {
-        card.scrollIntoView({behavior: "smooth", block: "start"});
-        answers = answerCount();
-        marked = {n: ref.dataset.n, id: card.dataset.id};
-        markSource();
-        card.setAttribute("tabindex", "-1");
-        card.focus({preventScroll: true});
-      }
-      return;
-    }
+    if (ref) { goToSource(ref); return; }
     const exportList = event.target.closest(".sc-export-checklist");
     if (exportList) { download(exportList.dataset.file, checklistMarkdown(exportList)); return; }
     const exportChat = event.target.closest(".sc-export-chat");
