@@ -362,6 +362,31 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
                 raise
 
 
+def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """Not the end of a long answer (its source list), and on a phone, where the chat is below the
+    question box, the page scrolls to it."""
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    start = ("const m = [...document.querySelectorAll('#chatbot [data-testid=\"bot\"]')].pop().getBoundingClientRect();"
+             "const w = document.querySelector('#chatbot .bubble-wrap').getBoundingClientRect();"
+             "return [m.top, w.top, w.bottom, window.innerHeight];")
+    try:
+        for size, (w, h) in SIZES.items():
+            d.set_window_size(w, h)
+            d.get(app_url)
+            wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+            for question in ("Do I get my travel costs reimbursed?", "Where can I report internship discrimination?"):
+                d.execute_script("window.scrollTo(0, 0)")
+                _ask(d, question)
+                time.sleep(1)
+                top, wrap_top, wrap_bottom, height = d.execute_script(start)
+                assert wrap_top - 1 <= top <= wrap_bottom - 80 and 0 <= top <= height - 120, \
+                    (size, question, top, wrap_top, wrap_bottom, height)
+    finally:
+        d.set_window_size(1280, 1500)
+
+
 @pytest.fixture(scope="module")
 def axe() -> str:
     """axe-core from the npm registry (pinned), unpacked in a temporary folder."""

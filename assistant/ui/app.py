@@ -64,7 +64,8 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                     with gr.Column(scale=3, min_width=340):
                         chatbot = gr.Chatbot(label=ui["chatbot"], height=420, elem_id="chatbot",
                                              sanitize_html=True, render_markdown=False, allow_tags=False,
-                                             latex_delimiters=[], feedback_options=None, buttons=["copy"])
+                                             latex_delimiters=[], feedback_options=None, buttons=["copy"],
+                                             autoscroll=False)  # the page's script shows an answer's start
                         with gr.Row(elem_id="question-row"):
                             # no max_length: a longer question is refused with its true length
                             question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,

@@ -164,11 +164,39 @@
     const box = event.target.closest ? event.target.closest(".sc-tick") : null;
     if (box) sessionStorage.setItem("tick:" + box.dataset.key, box.checked ? "1" : "0");
   });
+  // A new answer shows from its start (the chat itself does not scroll to the bottom of a long
+  // answer): the chat scrolls to the question and the answer's first lines, and the page scrolls
+  // to the chat when that is out of view (on a phone the chat sits below the question box).
+  let bubbles = 0;
+  function showNewAnswer() {
+    const bots = document.querySelectorAll('#chatbot [data-testid="bot"]');
+    const grew = bots.length > bubbles;
+    bubbles = bots.length;
+    if (!grew) return;
+    const row = bots[bots.length - 1].closest(".message-row") || bots[bots.length - 1];
+    requestAnimationFrame(() => {
+      const wrap = document.querySelector("#chatbot .bubble-wrap");
+      if (!wrap || !row.isConnected) return;
+      let target = row, before = row.previousElementSibling;  // the question too, when it
+      while (before && !before.classList.contains("message-row")) before = before.previousElementSibling;
+      if (before && before.classList.contains("user-row") && before.offsetHeight < wrap.clientHeight * 0.4) {
+        target = before;  // leaves room for the answer's first lines
+      }
+      const label = document.querySelector('#chatbot [data-testid="block-label"]');  // floats over the top
+      const top = Math.max(wrap.getBoundingClientRect().top, label ? label.getBoundingClientRect().bottom : 0);
+      wrap.scrollTop += target.getBoundingClientRect().top - top - 6;
+      const start = row.getBoundingClientRect().top;
+      if (start < 0 || start > window.innerHeight - 160) {
+        window.scrollBy({top: document.getElementById("chatbot").getBoundingClientRect().top - 8});
+      }
+    });
+  }
+
   function htmlLang() {  // <html lang> follows the interface language shown
     const header = document.querySelector(".sc-header[data-lang]");
     if (header && document.documentElement.lang !== header.dataset.lang) document.documentElement.lang = header.dataset.lang;
   }
 
-  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markSource(); exportable(); })
+  new MutationObserver(() => { linkRefs(); restoreTicks(); remember(); htmlLang(); markSource(); exportable(); showNewAnswer(); })
     .observe(document.body, {childList: true, subtree: true, characterData: true});
 }
