@@ -194,9 +194,19 @@ def test_chat_browse_checklist_and_deep_link(app_url: str, driver, downloads: Pa
     css(By.CSS_SELECTOR, '#role input[value="company"]').click()
     wait_for(lambda: [b.text for b in d.find_elements(By.CSS_SELECTOR, ".sc-example")] != before,
              what="company examples")
+    # the Checklist tab's role follows the one picked here
+    css(By.ID, "tab-checklist-button").click()
+    wait_for(lambda: css(By.CSS_SELECTOR, '#checklist-role input[value="company"]').is_selected(),
+             what="the checklist's role following")
+    wait_for(lambda: "Company (placement)" in css(By.CSS_SELECTOR, "#checklist h2").text, what="the company checklist")
+    css(By.ID, "tab-chat-button").click()
     css(By.CSS_SELECTOR, '#role input[value="student"]').click()
     wait_for(lambda: [b.text for b in d.find_elements(By.CSS_SELECTOR, ".sc-example")] == before,
              what="student examples")
+    css(By.ID, "tab-checklist-button").click()
+    wait_for(lambda: css(By.CSS_SELECTOR, '#checklist-role input[value="student"]').is_selected(),
+             what="the checklist's role following back")
+    css(By.ID, "tab-chat-button").click()
 
     # the answer cites 3B.vd.4, in plain text, and the sources panel shows its Dutch text, marked
     bot = _ask(d, "Do I get my travel costs reimbursed?")

@@ -272,6 +272,12 @@ def test_a_second_ask_while_an_answer_runs_changes_nothing() -> None:
     assert len(third) == 4
 
 
+def test_the_checklist_role_follows_the_role_picked_on_the_ask_tab() -> None:
+    updates = _handlers().role_changed("company", "auto", "nl")
+    assert [u["value"] for u in updates[:-1]] == UI["nl"]["examples_by_role"]["company"]
+    assert updates[-1] == {"__type__": "update", "value": "company"}  # the checklist's role control
+
+
 def test_the_sources_panel_names_a_long_question_cut() -> None:
     page = sources_html(CORPUS, ["3B.vd.4"], "reiskosten " * 40, "nl")
     assert "Bij het antwoord op “reiskosten" in page and "…”" in page and page.count("reiskosten ") < 20

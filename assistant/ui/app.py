@@ -148,7 +148,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                            concurrency_id="llm" if mode is not None else "answer", **private))
         new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
         chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
-        role.change(h.role_changed, [role, lang, shown], example_btns, **private)
+        role.change(h.role_changed, [role, lang, shown], [*example_btns, ch_role], **private)
         search.change(h.browse, [search, lang, shown], [browse, browse_note], **private)
         for control in (ch_role, ch_track):
             control.change(h.checklist_changed, [ch_role, ch_track, lang, shown], checklist_view, **private)

@@ -248,9 +248,11 @@ class Handlers:
         return [], Chat(), sources_html(self.corpus, [], "", shown), "", shown
 
     def role_changed(self, role: str, lang_choice: str, shown: str) -> list:
+        """The role's example questions, and the Checklist tab's role set to it (the reader who
+        says who they are on the Ask tab means it there too; that control can still be changed)."""
         import gradio as gr
 
-        return [gr.update(value=q) for q in examples(role, ui_lang(lang_choice, shown))]
+        return [*(gr.update(value=q) for q in examples(role, ui_lang(lang_choice, shown))), gr.update(value=role)]
 
     def checklist_changed(self, role: str, track: str, lang_choice: str, shown: str) -> str:
         return checklist_html(self.corpus, role, track, ui_lang(lang_choice, shown))
