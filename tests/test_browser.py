@@ -397,6 +397,22 @@ def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: st
         d.set_window_size(1280, 1500)
 
 
+def test_all_three_tabs_fit_a_phone_in_both_languages(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    try:
+        d.set_window_size(*SIZES["mobile"])
+        for lang, browse in (("nl", "Doorbladeren"), ("en", "Browse the code")):
+            d.get(f"{app_url}?lang={lang}")
+            wait_for(lambda b=browse: d.find_element(By.ID, "tab-browse-button").text == b, what=f"the {lang} tabs")
+            time.sleep(0.5)
+            assert all(d.find_element(By.ID, f"tab-{tab}-button").is_displayed() for tab in ("chat", "browse", "checklist"))
+            assert not [b for b in d.find_elements(By.CSS_SELECTOR, 'button[aria-label="More tabs"]') if b.is_displayed()]
+    finally:
+        d.set_window_size(1280, 1500)
+
+
 @pytest.fixture(scope="module")
 def axe() -> str:
     """axe-core from the npm registry (pinned), unpacked in a temporary folder."""
