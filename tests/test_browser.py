@@ -372,6 +372,32 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
                 raise
 
 
+def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d = driver
+    d.get(app_url)
+    box = wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea"), what="the question box")
+    assert "Enter sends; Shift+Enter starts a new line. At most 2,000 characters." in d.find_element(By.ID, "question").text
+    box.send_keys("Do I get my travel costs")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("reimbursed?")
+    time.sleep(1)
+    assert box.get_attribute("value") == "Do I get my travel costs\nreimbursed?"  # a new line, nothing sent
+    assert not d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="user"]')
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'), what="the answer")
+    assert d.find_element(By.CSS_SELECTOR, '#chatbot [data-testid="user"]').text == "Do I get my travel costs\nreimbursed?"
+    wait_for(lambda: box.get_attribute("value") == "", what="the box emptied")
+    # the box takes at most 2,000 characters: typing on at the limit adds nothing
+    assert box.get_attribute("maxlength") == "2000"
+    d.execute_script("arguments[0].value = 'x'.repeat(1998);"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box)
+    box.send_keys("abcdef")
+    assert box.get_attribute("value") == "x" * 1998 + "ab"
+
+
 def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
     """Not the end of a long answer (its source list), and on a phone, where the chat is below the
     question box, the page scrolls to it."""

@@ -278,6 +278,17 @@ def test_the_checklist_role_follows_the_role_picked_on_the_ask_tab() -> None:
     assert updates[-1] == {"__type__": "update", "value": "company"}  # the checklist's role control
 
 
+def test_the_question_box_says_how_to_send_and_its_limit_in_each_language() -> None:
+    from assistant.assistant import MAX_QUESTION
+    from assistant.ui.handlers import question_info
+
+    assert MAX_QUESTION == 2000
+    assert question_info("en") == "Enter sends; Shift+Enter starts a new line. At most 2,000 characters."
+    assert "Shift+Enter" in question_info("nl") and "Maximaal 2.000 tekens" in question_info("nl")
+    relabelled = _handlers().relabel("nl", "en", "student", "student", "vd", "", None)["question"]
+    assert relabelled["info"] == question_info("nl")
+
+
 def test_the_sources_panel_names_a_long_question_cut() -> None:
     page = sources_html(CORPUS, ["3B.vd.4"], "reiskosten " * 40, "nl")
     assert "Bij het antwoord op “reiskosten" in page and "…”" in page and page.count("reiskosten ") < 20

@@ -6,13 +6,13 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
-from assistant.assistant import Assistant
+from assistant.assistant import MAX_QUESTION, Assistant
 from assistant.build import build
 from assistant.domain import ROLES
 from assistant.settings import Settings, quiet_libraries
 from assistant.ui.browse import browse_html
 from assistant.ui.checklist_view import checklist_html
-from assistant.ui.handlers import Chat, Handlers, choices, header_html
+from assistant.ui.handlers import Chat, Handlers, choices, header_html, question_info
 from assistant.ui.http import Hardened
 from assistant.ui.texts import LANG_CHOICES, UI, examples
 from assistant.ui.views import chat_tools_html, sources_html
@@ -67,9 +67,12 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                                              latex_delimiters=[], feedback_options=None, buttons=["copy"],
                                              autoscroll=False)  # the page's script shows an answer's start
                         with gr.Row(elem_id="question-row"):
-                            # no max_length: a longer question is refused with its true length
+                            # one line that grows: Enter asks, Shift+Enter starts a new line (Gradio's
+                            # rule for lines=1, max_lines>1); the box takes no more than the limit
                             question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
-                                                  elem_id="question", lines=2)
+                                                  elem_id="question", lines=1, max_lines=8,
+                                                  max_length=MAX_QUESTION, info=question_info("en"),
+                                                  html_attributes=gr.InputHTMLAttributes(enterkeyhint="send"))
                             ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
                         examples_title = gr.Markdown(f"**{ui['examples']}**")
                         with gr.Row():

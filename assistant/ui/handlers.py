@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
 from assistant.answering.conversation import Conversation
-from assistant.assistant import Assistant, InputError, validate
+from assistant.assistant import MAX_QUESTION, Assistant, InputError, validate
 from assistant.domain import ROLES, Answer
 from assistant.ui.browse import browse_html, find_id, unknown_id_html
 from assistant.ui.checklist_view import checklist_html
@@ -34,6 +34,13 @@ def header_html(lang: str) -> str:
     ui = UI[lang]
     return (f'<div class="sc-header" data-lang="{lang}"><h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1>'
             f'<div class="sc-notice">{esc(ui["notice"])}</div></div>')
+
+
+def question_info(lang: str) -> str:
+    """The line under the question box: Enter sends, Shift+Enter adds a line, and the length limit
+    (the box takes no more), written as the language writes thousands."""
+    limit = f"{MAX_QUESTION:,}".replace(",", "." if lang == "nl" else ",")
+    return str(UI[lang]["question_info"]).format(limit=limit)
 
 
 def _api_failure(exc: Exception) -> Exception:
@@ -279,7 +286,7 @@ class Handlers:
             "role": gr.update(label=ui["role"], choices=roles),
             "lang": gr.update(label=ui["lang"], choices=choices(ui["langs"], LANG_CHOICES)),
             "chatbot": gr.update(label=ui["chatbot"]),
-            "question": gr.update(label=ui["question"], placeholder=ui["placeholder"]),
+            "question": gr.update(label=ui["question"], placeholder=ui["placeholder"], info=question_info(lang)),
             "ask": gr.update(value=ui["ask"]),
             "new": gr.update(value=ui["new"]),
             "examples_title": f"**{ui['examples']}**",
