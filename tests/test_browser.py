@@ -439,6 +439,22 @@ def test_all_three_tabs_fit_a_phone_in_both_languages(app_url: str, driver) -> N
         d.set_window_size(1280, 1500)
 
 
+def test_new_conversation_and_export_line_up_at_both_sizes(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    try:
+        for size, (w, h) in SIZES.items():
+            d.set_window_size(w, h)
+            d.get(app_url)
+            wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+            new, export = (d.find_element(By.ID, "new-conversation").rect,
+                           d.find_element(By.CSS_SELECTOR, ".sc-export-chat").rect)
+            assert abs(new["y"] - export["y"]) <= 1 and abs(new["height"] - export["height"]) <= 1, (size, new, export)
+    finally:
+        d.set_window_size(1280, 1500)
+
+
 @pytest.fixture(scope="module")
 def axe() -> str:
     """axe-core from the npm registry (pinned), unpacked in a temporary folder."""

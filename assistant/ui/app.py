@@ -79,7 +79,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                             example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"],
                                                       elem_id=f"example-{i}")
                                             for i, q in enumerate(examples("student", "en"))]
-                        with gr.Row():
+                        with gr.Row(equal_height=True, elem_id="chat-actions"):
                             new_btn = gr.Button(ui["new"], size="sm", variant="secondary",
                                                 elem_id="new-conversation")
                             chat_tools = gr.HTML(chat_tools_html("en"), elem_id="chat-tools", js_on_load=None)
