@@ -1,7 +1,6 @@
 """The Gradio app: layout and wiring of the Ask, Browse and Checklist tabs and the `/ask` and
 `/chat` API endpoints. The only module that imports gradio, and only inside its functions."""
 
-from collections.abc import Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +66,7 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                                              latex_delimiters=[], feedback_options=None, buttons=["copy"],
                                              autoscroll=False)  # the page's script shows an answer's start
                         with gr.Row(elem_id="question-row"):
-                            # one line that grows: Enter asks, Shift+Enter starts a new line (Gradio's
+                            # one line that grows: Enter sends, Shift+Enter starts a new line (Gradio's
                             # rule for lines=1, max_lines>1); the box takes no more than the limit
                             question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
                                                   elem_id="question", lines=1, max_lines=8,
@@ -76,9 +75,8 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                             ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
                         examples_title = gr.Markdown(f"**{ui['examples']}**")
                         with gr.Row():
-                            example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"],
-                                                      elem_id=f"example-{i}")
-                                            for i, q in enumerate(examples("student", "en"))]
+                            example_btns = [gr.Button(q, size="sm", elem_classes=["sc-example"])
+                                            for q in examples("student", "en")]
                         with gr.Row(equal_height=True, elem_id="chat-actions"):
                             new_btn = gr.Button(ui["new"], size="sm", variant="secondary",
                                                 elem_id="new-conversation")
@@ -117,38 +115,24 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
 
         chat_out = [chatbot, conv, sources, question, shown]
         # with a language model the answer streams (respond_stream); without, nothing changes
-        extra = [mode] if mode is not None else []
-        ask_in = [question, role, lang, chatbot, conv, shown, *extra]
-        example_ids = [b.elem_id for b in example_btns]
+        answer_fn, extra = (h.respond_stream, [mode]) if mode is not None else (h.respond, [])
+        answering = {"concurrency_limit": concurrency,
+                     "concurrency_id": "llm" if mode is not None else "answer", **private}
 
-        def asked(evt: gr.EventData, values: tuple) -> list:
-            """The answer's inputs: the question is the clicked example's text (the example
-            buttons' values follow the answer's inputs), else the box's."""
-            args = list(values[:len(ask_in)])
-            clicked = getattr(evt.target, "elem_id", None)
-            if clicked in example_ids:
-                args[0] = values[len(ask_in) + example_ids.index(clicked)]
-            return args
+        def check(*values: Any) -> list:
+            """Runs before the answer (same inputs): an empty or too long question is refused on
+            the box itself, so it adds nothing to the chat."""
+            return [h.check(values[0], values[1], values[2]), *[None] * (len(values) - 1)]
 
-        def check(evt: gr.EventData, *values: Any) -> list:
-            """Runs before the answer: an empty or too long question is refused on the box itself,
-            so it adds nothing to the chat."""
-            args = asked(evt, values)
-            return [h.check(args[0], args[1], args[2]), *[None] * (len(values) - 1)]
-
-        if mode is None:
-            def answer(evt: gr.EventData, *values: Any) -> tuple:
-                return h.respond(*asked(evt, values))
-        else:
-            def answer(evt: gr.EventData, *values: Any) -> Iterator[tuple]:  # type: ignore[misc]
-                yield from h.respond_stream(*asked(evt, values))
-
-        # one event for every way of asking (Ask, Enter, an example): while its answer runs,
-        # another ask is ignored (trigger_mode "once"), so nothing is sent twice
-        then_relabel(gr.on([ask_btn.click, question.submit, *[b.click for b in example_btns]], answer,
-                           [*ask_in, *example_btns], chat_out, validator=check, trigger_mode="once",
-                           concurrency_limit=concurrency,
-                           concurrency_id="llm" if mode is not None else "answer", **private))
+        # Ask and Enter are one event, so while its answer runs the page sends neither again
+        # (trigger_mode "once"); an example clicked meanwhile is its own event, which the
+        # handlers ignore while the page's answer runs
+        then_relabel(gr.on([ask_btn.click, question.submit], answer_fn,
+                           [question, role, lang, chatbot, conv, shown, *extra], chat_out,
+                           validator=check, trigger_mode="once", **answering))
+        for btn in example_btns:
+            then_relabel(btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out,
+                                   **answering))
         new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
         chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
         role.change(h.role_changed, [role, lang, shown], [*example_btns, ch_role], **private)
