@@ -455,6 +455,18 @@ def test_new_conversation_and_export_line_up_at_both_sizes(app_url: str, driver)
         d.set_window_size(1280, 1500)
 
 
+def test_an_items_lead_in_is_light_grey_in_the_dark_theme(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """A cited item's parent sentence (.sc-lead) in the sources panel: readable on the dark fill."""
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    d.get(f"{app_url}?__theme=dark")
+    wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    _ask(d, "What does 3B.vd.2a say?")
+    leads = wait_for(lambda: d.find_elements(By.CSS_SELECTOR, "#sources .sc-lead"), what="a lead-in")
+    assert {lead.value_of_css_property("color") for lead in leads} == {"rgba(209, 213, 219, 1)"}
+
+
 @pytest.fixture(scope="module")
 def axe() -> str:
     """axe-core from the npm registry (pinned), unpacked in a temporary folder."""
