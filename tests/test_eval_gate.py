@@ -22,7 +22,7 @@ GATES = {
              "verbatim": 1.0, "language_match": 0.98},
 }
 #: discrimination and harassment situations of the real split whose answer cites the reporting point
-SAFETY_MELDPUNT_MIN = 30
+SAFETY_MELDPUNT_MIN = 31
 
 
 @pytest.fixture(scope="module")
