@@ -172,17 +172,14 @@ def compose(
     by_pid = {h.pid: h for h in hits}
     pids = [h.pid for h in chosen]
     notes: list[str] = []
-    if "safety" in verdict.reasons:
-        # the reporting point first, then the best answer to what was asked, then the rest of
-        # the route: the route never pushes the asked question's own answer out of sight
+    if {"safety", "safety_also"} & set(verdict.reasons):
         route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
-        pids = list(dict.fromkeys([route[0], *pids[:1], *route, *pids]))[:MAX_SAFETY_CITATIONS]
-        notes.append(_voiced(t["safety"], role))
-    elif "safety_also" in verdict.reasons:
-        # only the question's words point to unequal treatment: the reporting point follows what
-        # the ranker found, which it does not displace
-        route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
-        pids = list(dict.fromkeys([*pids, *route]))[:MAX_SAFETY_CITATIONS]
+        # the safety model alone: the reporting point first, then the best answer to what was
+        # asked, then the rest of the route, which never pushes that answer out of sight; only the
+        # question's words point to unequal treatment: the route follows what the ranker found
+        order = ([route[0], *pids[:1], *route, *pids] if "safety" in verdict.reasons
+                 else [*pids, *route])
+        pids = list(dict.fromkeys(order))[:MAX_SAFETY_CITATIONS]
         notes.append(_voiced(t["safety"], role))
     if _about_pay(pids, by_pid) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
