@@ -115,6 +115,27 @@ def test_the_codes_dutch_terms_do_not_decide_the_language(question: str, languag
     assert detect(question) == language
 
 
+@pytest.mark.parametrize("question", [
+    "Wie viel Geld bekomme ich als Praktikant?",  # "wie" and "als" are Dutch function words too
+    "Was sind meine Rechte als Praktikant?",
+])
+def test_german_sharing_dutch_function_words_is_german(question: str) -> None:
+    from assistant.text.language import detect
+
+    assert detect(question) == "de"
+
+
+def test_no_dutch_or_english_bank_question_is_taken_for_a_third_language() -> None:
+    from assistant.learn.bank import load_bank, route_folder
+    from assistant.settings import Settings
+    from assistant.text.language import detect
+
+    folder = Settings.from_env().corpus_files.bank
+    other = [q.text for q in [*load_bank(folder), *load_bank(route_folder(folder))]
+             if q.lang in ("nl", "en") and q.kind != "unrelated" and detect(q.text) not in ("nl", "en")]
+    assert other == []
+
+
 def test_another_language_gets_a_clear_message(assistant) -> None:
     a = assistant.ask("Wie viel Geld bekomme ich während meines Praktikums?")
     assert a.abstained and a.reasons == ["language:de"] and "Dutch or English" in a.answer

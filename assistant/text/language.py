@@ -10,6 +10,9 @@ from assistant.text.tokens import fold
 
 _NL = lexicon.words("function_words", "nl")
 _EN = lexicon.words("function_words", "en")
+#: py3langid's confidence above which a third language outweighs Dutch or English function
+#: words; on the bank's 9,510 questions its highest for one of them is 0.69
+OTHER_LANGUAGE_MIN = 0.9
 _TERMS = re.compile(r"\b(" + "|".join(sorted(lexicon.words("code_terms"))) + r")\b", re.IGNORECASE)
 
 
@@ -34,6 +37,11 @@ def detect(text: str) -> str:
     nl = sum(t in _NL for t in tokens)
     en = sum(t in _EN for t in tokens)
     if abs(nl - en) >= 2 or (nl + en >= 1 and (nl == 0 or en == 0) and len(tokens) <= 4):
+        # German shares "wie", "als", "was" with Dutch: a third language py3langid is sure of
+        # wins (on the bank's questions it is never that sure of one)
+        lang, prob = _identifier(False).classify(text)
+        if lang not in ("nl", "en") and prob >= OTHER_LANGUAGE_MIN:
+            return str(lang)
         return "nl" if nl > en else "en"
     # in a question with English words, the code's own Dutch terms say nothing of its language
     rest = _TERMS.sub(" ", text) if en else text
