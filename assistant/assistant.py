@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
 from assistant.answering.answer import citation, compose
-from assistant.answering.conversation import Conversation, Turn, is_follow_up, resolve
+from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
 from assistant.domain import LANGUAGES, ROLES, Answer
 from assistant.errors import InputError
-from assistant.search.retrieve import Hit, Retriever
+from assistant.search.retrieve import Findings, Hit, Retriever
 from assistant.text import lexicon
 from assistant.text.language import detect
 from assistant.text.tokens import words
@@ -160,9 +160,12 @@ class Assistant:
         genuine = strip_injection(q) if is_injection(q) else None
         if genuine:
             q = genuine  # answer the real question; the override attempt is ignored, and said so
-        query, track = resolve(q, conversation)
-
         named, bad = self.named(q)
+        found = None
+        if named or bad or self.retriever.model.reading is None:
+            query, track = resolve(q, conversation)
+        else:
+            query, track, found = self._read(q, conversation, role)
         hits: list[Hit] = []
         top_similarity = None
         cut = self.retriever.model.thresholds
@@ -175,7 +178,7 @@ class Assistant:
         elif named or bad:
             answer = self._named_answer(q, language, role, named, bad, track)
         else:
-            found = self.retriever.examine(query, role, track)
+            found = found or self.retriever.examine(query, role, track)
             hits, top_similarity = found.hits, found.top_similarity
             verdict = decide(found, self.corpus, cut)
             answer = compose(q, language, role, hits, verdict, self.corpus, track,
@@ -197,10 +200,25 @@ class Assistant:
         # a turn the code did not answer (an injection, an unrelated request) is no context
         if conversation is not None and not (answer.abstained and set(answer.reasons) & {
             "injection", "unrelated", "no_such_provision"}):
-            conversation.turns.append(
-                Turn(q, query, track, [c.id for c in answer.citations], language)
-            )
+            conversation.turns.append(Turn(q, query, track, [c.id for c in answer.citations], language))
         return answer
+
+    def _read(self, q: str, conversation: Conversation | None, role: str) -> tuple[str, str | None, Findings]:
+        """Search a chat message alone and, when it may lean on the previous turn, joined to it;
+        the reading model says which reading the asker meant, at its threshold for a message
+        that opens like a follow-up or for one that does not. Returns that reading's query,
+        track and findings."""
+        alone, both = readings(q, conversation)
+        found = self.retriever.examine(alone.query, role, alone.track)
+        if both is None:
+            return alone.query, alone.track, found
+        found_both = self.retriever.examine(both.query, role, both.track)
+        opening = is_follow_up(q)
+        follows = self.retriever.follows(found, found_both, opening)
+        cut = self.retriever.model.thresholds["follows_min_opening" if opening else "follows_min"]
+        if follows is not None and follows >= cut:
+            return both.query, both.track, found_both
+        return alone.query, alone.track, found
 
     def _named_answer(
         self, q: str, lang: str, role: str, named: list[str], bad: str | None, track: str | None

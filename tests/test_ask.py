@@ -58,6 +58,14 @@ def test_follow_up_is_resolved_against_the_previous_turn(assistant) -> None:
     assert alone.resolved_question is None
 
 
+def test_a_new_question_that_opens_like_a_follow_up_is_read_alone(assistant) -> None:
+    """After a question on the VOG, one about falling ill is about illness, not the VOG."""
+    chat = Conversation()
+    assistant.ask("Wie betaalt mijn VOG?", conversation=chat)
+    a = assistant.ask("Wat als ik ziek word tijdens mijn stage?", conversation=chat)
+    assert a.resolved_question is None and "3B.vd.4" not in ids(a)
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assistant.learn.bank import joined
 from assistant.search.retrieve import question_track
 from assistant.text import lexicon
 from assistant.text.tokens import fold, words
 
 # openings that only make sense after an earlier question
 _OPENERS = lexicon.alternation("follow_up_openers", "^", r"\b")
-#: how much of the previous search text a follow-up is searched with
-MAX_CONTEXT = 400
 _PRONOUNS = lexicon.words("follow_up_pronouns")
 
 
@@ -50,15 +49,33 @@ def is_follow_up(question: str) -> bool:
     return len(tokens) <= 7 and any(t in _PRONOUNS for t in tokens) and len(content) <= 3
 
 
-def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None]:
-    """Return (query to search, track).
+#: a message longer than this names its own subject: it is only ever read alone
+MAX_FOLLOW_UP_WORDS = 40
 
-    A follow-up is searched together with the start of the previous turn's search text (where
-    its subject is); a track it names ("and for dual programmes?") replaces the previous turn's
-    track. The search text stays bounded however long the chat grows.
-    """
-    track = question_track(question)
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read a chat message: the text searched and the track it concerns."""
+
+    query: str
+    track: str | None
+
+
+def readings(question: str, conversation: Conversation | None) -> tuple[Reading, Reading | None]:
+    """The message alone, and joined to the previous turn's search text (where its subject is)
+    when there is a previous turn and the message is short enough to lean on it. A track the
+    message names ("and for dual programmes?") replaces the previous turn's."""
+    alone = Reading(question, question_track(question))
     last = conversation.last if conversation else None
-    if last is None or not is_follow_up(question):
-        return question, track
-    return f"{last.resolved[:MAX_CONTEXT]} {question}", track or last.track
+    if last is None or len(question.split()) > MAX_FOLLOW_UP_WORDS:
+        return alone, None
+    return alone, Reading(joined(last.resolved, question), alone.track or last.track)
+
+
+def resolve(question: str, conversation: Conversation | None) -> tuple[str, str | None]:
+    """Return (query to search, track), telling a follow-up by the lexicon's openings: for a
+    model trained without chat turns, and for requests that are not searched as questions."""
+    alone, both = readings(question, conversation)
+    if both is None or not is_follow_up(question):
+        return alone.query, alone.track
+    return both.query, both.track

@@ -18,6 +18,14 @@ from assistant.errors import CorpusError
 #: what a bank line says about its question; the decision model learns these classes
 KINDS = ("answer", "list", "out_of_scope", "unrelated", "injection")
 ANSWERED = ("answer", "list")
+#: how much of the previous search text a follow-up is searched with
+MAX_CONTEXT = 400
+
+
+def joined(previous: str, message: str) -> str:
+    """What a message read with the one before it is searched as: the start of the previous
+    search text (where its subject is), then the message; bounded however long a chat grows."""
+    return f"{previous[:MAX_CONTEXT]} {message}"
 
 
 @dataclass(frozen=True)
@@ -36,18 +44,21 @@ class BankQuestion:
     party: str | None
     phase: str | None
     pass_: str
+    #: the previous message, for a question asked after it that does not lean on it
+    after: str | None = None
 
     @property
     def query(self) -> str:
         """What is searched: a follow-up together with the question it follows."""
-        return f"{self.context} {self.text}" if self.context else self.text
+        return joined(self.context, self.text) if self.context else self.text
 
     @property
     def answered(self) -> bool:
         return self.kind in ANSWERED
 
 
-def _question(line: str, where: str, pass_: str, known: set[str] | None, safety_labels: bool) -> BankQuestion:
+def _question(line: str, where: str, pass_: str, known: set[str] | None, safety_labels: bool,
+              turns: bool = False) -> BankQuestion:
     try:
         d = json.loads(line)
         kind = d["kind"]
@@ -56,7 +67,7 @@ def _question(line: str, where: str, pass_: str, known: set[str] | None, safety_
             text=str(d["q"]).strip(), lang=d["lang"], role=d.get("role"), kind=kind, ids=ids,
             track=d.get("track"), safety=d.get("safety"), topic=d.get("topic"),
             context=d.get("context") or None, party=d.get("party"), phase=d.get("phase"),
-            pass_=pass_,
+            pass_=pass_, after=d.get("after") or None,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise CorpusError(f"{where}: not a bank line ({exc})") from None
@@ -68,6 +79,9 @@ def _question(line: str, where: str, pass_: str, known: set[str] | None, safety_
         raise CorpusError(f"{where}: an answered question needs the ids that answer it")
     if safety_labels and q.safety is None:
         raise CorpusError(f"{where}: a question for the safety route needs \"safety\": true or false")
+    if turns and (q.context is None) == (q.after is None):
+        raise CorpusError(f"{where}: a chat turn needs the message before it, as \"context\" (it leans "
+                          "on it) or as \"after\" (it does not)")
     return q
 
 
@@ -82,20 +96,29 @@ def route_folder(folder: Path) -> Path:
     return folder / "safety"
 
 
-def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False) -> list[BankQuestion]:
+def turns_folder(folder: Path) -> Path:
+    """Where the passes live that train the choice of reading for a chat message only: each
+    line is a message with the one before it, which it leans on (`context`) or not (`after`)."""
+    return folder / "turns"
+
+
+def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False,
+              turns: bool = False) -> list[BankQuestion]:
     """Every question of every pass file in `folder` (the pass is the file's name);
-    `safety_labels`: every line must say whether it is a safety question."""
+    `safety_labels`: every line must say whether it is a safety question; `turns`: every line
+    must give the message before it."""
     out: list[BankQuestion] = []
     for path in bank_files(folder):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
-                out.append(_question(line, f"{path.name} line {n}", path.stem, known, safety_labels))
+                out.append(_question(line, f"{path.name} line {n}", path.stem, known, safety_labels, turns))
     return out
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files and the safety route's: a learned model trained on other data is stale."""
+    """Hash of the bank's files, the safety route's and the chat turns': a learned model trained
+    on other data is stale."""
     h = hashlib.sha256()
-    for path in [*bank_files(folder), *bank_files(route_folder(folder))]:
+    for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder))]:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

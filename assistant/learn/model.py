@@ -54,6 +54,13 @@ class LearnedModel:
     safety_words: WordModel | None  # the safety route's second opinion, from the question's words
     thresholds: dict[str, float]
     meta: dict = field(default_factory=dict)
+    #: whether a chat message leans on the one before it, from both readings of it (None: a
+    #: model trained without chat turns, which reads follow-ups by the lexicon's openings)
+    reading: Linear | None = None
+
+    def follows(self, reading_in: np.ndarray) -> float | None:
+        """P(the message is to be read with the one before it); None without a reading model."""
+        return None if self.reading is None else float(self.reading.proba(reading_in)[0])
 
     def safety_score(self, safety_in: np.ndarray, text: str) -> tuple[float, float]:
         """P(safety question) by the safety model alone, and blended with the word model as
@@ -67,6 +74,8 @@ class LearnedModel:
     def save(self, path: Path) -> None:
         arrays = {f"{part}.{name}": getattr(getattr(self, part), name)
                   for part in PARTS for name in ("W", "b", "mean", "scale")}
+        if self.reading is not None:
+            arrays |= {f"reading.{name}": getattr(self.reading, name) for name in ("W", "b", "mean", "scale")}
         if self.safety_words is not None:
             arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
             arrays["safety_words.bias"] = np.array(self.safety_words.bias)
@@ -87,10 +96,12 @@ class LearnedModel:
                 # stamp no longer fits, so it is retrained rather than used
                 words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
                          if "safety_words.terms" in data.files else None)
+                reading = (Linear(*(data[f"reading.{n}"].astype(np.float32) for n in ("W", "b", "mean", "scale")))
+                           if "reading.W" in data.files else None)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta)
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, reading=reading)
 
     def fits(self, expected: dict) -> bool:
         """Whether the model was trained on the data, corpus and embedding model `expected` names."""

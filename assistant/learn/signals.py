@@ -228,9 +228,36 @@ def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
     return np.concatenate([decide_in, rank_prob.astype(np.float32)], axis=1)
 
 
+#: what the choice of reading keeps of a reading's question-level features: how sure the
+#: ranker is of its first two provisions, and how long the text is
+READING_META = ("p1", "p2", "margin", "n_words")
+
+
+def reading_part(decide_in: np.ndarray, decision: np.ndarray) -> np.ndarray:
+    """What the choice of reading keeps of one reading of a message: `READING_META` and the
+    decision's class probabilities."""
+    cols = [DECIDE_META.index(name) for name in READING_META]
+    return np.concatenate([decide_in[:, cols], decision], axis=1).astype(np.float32)
+
+
+def reading_input(alone: np.ndarray, joined: np.ndarray, prob_alone: np.ndarray, prob_joined: np.ndarray,
+                  vec_alone: np.ndarray, vec_joined: np.ndarray, opening: np.ndarray) -> np.ndarray:
+    """What the choice between reading a chat message alone and reading it with the message
+    before it reads: each reading's `reading_part`, how alike the two rankings are, whether
+    they lead with the same provision, how alike the two question vectors are, and whether the
+    message opens like a follow-up by the lexicon (`opening`, one per message)."""
+    def cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-9)
+
+    same_top = (prob_alone.argmax(axis=1) == prob_joined.argmax(axis=1)).astype(np.float32)
+    return np.concatenate([alone, joined, np.stack([cos(prob_alone, prob_joined), same_top, cos(vec_alone, vec_joined),
+                                                    opening.astype(np.float32)], axis=1)], axis=1).astype(np.float32)
+
+
 #: names the features the models read; a model trained on other features is stale
 FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
-                                "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier")).encode()).hexdigest()[:12]
+                                "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier",
+                                "reading:", READING_META, "+decision of both readings, rank and vector cosines, lexicon opening")).encode()).hexdigest()[:12]
 
 
 def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:

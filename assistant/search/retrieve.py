@@ -29,6 +29,8 @@ from assistant.learn.signals import (
     fit_context,
     question_signals,
     rank_features,
+    reading_input,
+    reading_part,
     safety_input,
 )
 from assistant.search.index import Index
@@ -120,6 +122,11 @@ class Findings:
     top_similarity: float
     #: the nearest bank question when it is (nearly) this very question: its kind and safety label
     same_as: tuple[str, bool] | None = None
+    #: what the choice of reading keeps of this search (`reading_part`), the ranker's probability
+    #: for every provision and the question vector: (1, n) rows
+    reading: np.ndarray | None = None
+    prob: np.ndarray | None = None
+    vector: np.ndarray | None = None
 
 
 @dataclass
@@ -189,7 +196,15 @@ class Retriever:
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, safety_words, topic,
-                        float(dense.max()), same_as)
+                        float(dense.max()), same_as, reading_part(decide_in, decision[None, :]), prob, q)
+
+    def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
+        """P(a chat message is meant with the one before it), from its two readings and whether
+        it opens like a follow-up; None when the model was trained without chat turns."""
+        if alone.reading is None or joined.reading is None:
+            return None
+        return self.model.follows(reading_input(alone.reading, joined.reading, alone.prob, joined.prob,
+                                                alone.vector, joined.vector, np.array([opening])))
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
                within: set[str] | None = None) -> list[Hit]:

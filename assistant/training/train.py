@@ -13,7 +13,7 @@ solver and seed, no shuffling, so the same bank and embedding model give the sam
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
-from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, load_bank, route_folder
+from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, joined, load_bank, route_folder, turns_folder
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
     FIELD_GROUPS,
@@ -33,6 +33,8 @@ from assistant.learn.signals import (
     fit_context,
     question_signals,
     rank_features,
+    reading_input,
+    reading_part,
     safety_input,
 )
 from assistant.learn.words import WordModel, fit_words
@@ -104,6 +106,10 @@ class Data(Questions):
     entries: Entries
     bank_vectors: BankVectors
     route: Questions | None = None
+    #: the chat turns that train the choice of reading, and each message alone and joined to
+    #: the message before it
+    turns: list[BankQuestion] | None = None
+    readings: tuple[Questions, Questions] | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -115,8 +121,18 @@ def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, ter
                      context)  # type: ignore[arg-type]
 
 
+def _readings(turns: list[BankQuestion]) -> tuple[list[BankQuestion], list[BankQuestion]]:
+    """Each chat message alone and joined to the message before it, each reading's track taken
+    from its own text, as answering does."""
+    def reading(q: BankQuestion, text: str) -> BankQuestion:
+        return replace(q, text=text, context=None, after=None, track=None)
+
+    return ([reading(q, q.text) for q in turns],
+            [reading(q, joined(q.context or q.after or "", q.text)) for q in turns])
+
+
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
-            route: list[BankQuestion] | None = None) -> Data:
+            route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
@@ -124,8 +140,10 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
     terms = TermScores.build(BM25Retriever.from_documents(lexical_documents(corpus), preprocess_func=analyze),
                              corpus)
     q = _questions(corpus, bank, embeddings, terms)
+    readings = (tuple(_questions(corpus, r, embeddings, terms) for r in _readings(turns)) if turns else None)
     return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
-                bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None)
+                bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
+                turns or None, readings)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -139,7 +157,7 @@ WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9)
 
 
 def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03,
-          C_safety: float = 0.01, C_words: float = 4.0, log=print) -> tuple[LearnedModel, dict]:
+          C_safety: float = 0.01, C_words: float = 4.0, C_reading: float = 0.1, log=print) -> tuple[LearnedModel, dict]:
     """Fit every model; return it and the out-of-pass figures."""
     bank, corpus = data.bank, data.corpus
     n, n_prov = len(bank), len(corpus.provisions)
@@ -264,7 +282,100 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
     if route:
         figures |= route_figures(route.bank, routes(route_oof, route_blend, thresholds))
-    return LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}), figures
+    reading = None
+    if data.turns:
+        X, right = turn_readings(data, cls, ranker, decide, thresholds["answer_min"])
+        reading, reading_thresholds, turn_figures = fit_reading(X, right, data.turns, C_reading)
+        thresholds |= reading_thresholds
+        figures |= turn_figures
+        log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
+    return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading),
+            figures)
+
+
+def turn_readings(data: Data, cls: Linear, ranker: Linear, decide: Linear,
+                  answer_min: float) -> tuple[np.ndarray, np.ndarray]:
+    """The reading model's input for every chat turn, both readings searched through the final
+    models and the whole bank, as answering searches them; and whether each reading's answer is
+    right (N, 2: alone, joined): its first provision answers the message, or it refuses a
+    message the code does not answer."""
+    from assistant.answering.conversation import is_follow_up
+
+    assert data.readings is not None and data.turns is not None
+    position = {p.id: i for i, p in enumerate(data.corpus.provisions)}
+    gold = np.zeros((len(data.turns), len(position)), dtype=bool)
+    for i, q in enumerate(data.turns):
+        gold[i, [position[pid] for pid in q.ids]] = True
+    answered = np.array([q.answered for q in data.turns])
+
+    def read(qs: Questions) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        s = question_signals(qs.vecs, data.entries, data.bank_vectors, qs.bm25, qs.n_words)
+        c = cls.proba(qs.vecs)
+        p = ranker.proba(rank_features(s, c, *qs.context))
+        d_in = decide_input(s, c, p, qs.vecs)
+        d = decide.proba(d_in)
+        refused = _abstains(d, answer_min)
+        right = np.where(answered, ~refused & gold[np.arange(len(p)), p.argmax(axis=1)], refused)
+        return reading_part(d_in, d), p, qs.vecs, right
+
+    (a, pa, va, ra), (j, pj, vj, rj) = (read(qs) for qs in data.readings)
+    opening = np.array([is_follow_up(q.text) for q in data.turns])
+    return reading_input(a, j, pa, pj, va, vj, opening), np.stack([ra, rj], axis=1)
+
+
+#: the grid the reading thresholds are chosen from
+READING_GRID = tuple(float(t) for t in np.round(np.arange(0.2, 0.81, 0.05), 2))
+
+
+def fit_reading(X: np.ndarray, right: np.ndarray, turns: list[BankQuestion],
+                C: float) -> tuple[Linear, dict[str, float], dict]:
+    """Fit the choice of reading on every chat turn. Each turns pass is read by a model fitted on
+    the others; on those predictions the two thresholds (for a message that opens like a
+    follow-up by the lexicon, and for one that does not) are the pair whose readings give the
+    most right answers, of equals the one that reads fewest messages otherwise than the lexicon.
+    Returns the model, the thresholds and each pass's figures beside the lexicon's."""
+    from assistant.answering.conversation import is_follow_up
+
+    y = np.array([q.context is not None for q in turns])
+    if y.all() or not y.any():
+        raise ValueError("the chat turns need messages that lean on the one before them and messages that do not")
+    passes = np.array([q.pass_ for q in turns])
+    lexicon = np.array([is_follow_up(q.text) for q in turns])
+    names = sorted(set(passes))
+    if len(names) < 2:
+        raise ValueError("the chat turns need two passes or more, to be scored out of pass")
+    p = np.zeros(len(turns))
+    for name in names:
+        rows = passes == name
+        p[rows] = _fit_linear(X[~rows], y[~rows].astype(int), C)[0].proba(X[rows])
+
+    def joins(t_open: float, t_other: float) -> np.ndarray:
+        return np.where(lexicon, p >= t_open, p >= t_other)
+
+    def answers(join: np.ndarray) -> np.ndarray:
+        return np.where(join, right[:, 1], right[:, 0])
+
+    t_open, t_other = max(((a, b) for a in READING_GRID for b in READING_GRID),
+                          key=lambda t: (answers(joins(*t)).mean(), -(joins(*t) != lexicon).sum()))
+    chosen = joins(t_open, t_other)
+    out = {f"{name} (chat turns)": _reading_figures(chosen[rows], y[rows], lexicon[rows],
+                                                    answers(chosen)[rows], answers(lexicon)[rows])
+           for name in names for rows in [passes == name]}
+    model, _ = _fit_linear(X, y.astype(int), C)
+    return model, {"follows_min_opening": t_open, "follows_min": t_other}, out
+
+
+def _reading_figures(joins: np.ndarray, follows: np.ndarray, lexicon: np.ndarray, right: np.ndarray,
+                     lexicon_right: np.ndarray) -> dict:
+    return {"n": int(len(follows)),
+            "reading_accuracy": float((joins == follows).mean()),
+            "follow_up_recall": float(joins[follows].mean()) if follows.any() else 0.0,
+            "misread_as_follow_up": float(joins[~follows].mean()) if (~follows).any() else 0.0,
+            "answers_right": float(right.mean()),
+            "lexicon_accuracy": float((lexicon == follows).mean()),
+            "lexicon_recall": float(lexicon[follows].mean()) if follows.any() else 0.0,
+            "lexicon_misread": float(lexicon[~follows].mean()) if (~follows).any() else 0.0,
+            "lexicon_answers_right": float(lexicon_right.mean())}
 
 
 def decision_weights(y: np.ndarray) -> np.ndarray:
@@ -419,12 +530,13 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     """Load the bank, train, and stamp the model with what it was trained on."""
     bank = load_bank(bank_dir, set(corpus.by_id))
     route = load_bank(route_folder(bank_dir), set(corpus.by_id), safety_labels=True)
+    turns = load_bank(turns_folder(bank_dir), set(corpus.by_id), turns=True)
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
-        f"{len(route)} more for the safety route only")
+        f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings, route)
+        data = prepare(corpus, bank, embeddings, route, turns)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -446,8 +558,25 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
+        if "reading_accuracy" in m:
+            continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
+    turns = {name: m for name, m in figures.items() if "reading_accuracy" in m}
+    if turns:
+        cols = ("reading_accuracy", "follow_up_recall", "misread_as_follow_up", "answers_right",
+                "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right")
+        lines += ["", "Choice of reading for a chat message (with the message before it, or alone): each "
+                  "pass of `corpus/questions/turns/` scored by a reading model fitted on the others, "
+                  "beside the lexicon's follow-up openings (`lexicon_*`) on the same lines. "
+                  "`misread_as_follow_up`: a message with its own subject read with the one before it; "
+                  "`answers_right`: the chosen reading's first provision answers the message, or it "
+                  "refuses one the code does not answer. The thresholds `follows_min_opening` (a "
+                  "message that opens like a follow-up) and `follows_min` were chosen on these "
+                  "predictions.", "",
+                  "| pass | " + " | ".join(cols) + " | n |", "|---|" + "---|" * (len(cols) + 1)]
+        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {int(m['n'])} |"
+                  for name, m in turns.items()]
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model blended with the word model, all passes: recall "
