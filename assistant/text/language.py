@@ -37,12 +37,12 @@ def detect(text: str) -> str:
     nl = sum(t in _NL for t in tokens)
     en = sum(t in _EN for t in tokens)
     if abs(nl - en) >= 2 or (nl + en >= 1 and (nl == 0 or en == 0) and len(tokens) <= 4):
+        if en >= nl:
+            return "en"
         # German shares "wie", "als", "was" with Dutch: a third language py3langid is sure of
         # wins (on the bank's questions it is never that sure of one)
         lang, prob = _identifier(False).classify(text)
-        if lang not in ("nl", "en") and prob >= OTHER_LANGUAGE_MIN:
-            return str(lang)
-        return "nl" if nl > en else "en"
+        return str(lang) if lang not in ("nl", "en") and prob >= OTHER_LANGUAGE_MIN else "nl"
     # in a question with English words, the code's own Dutch terms say nothing of its language
     rest = _TERMS.sub(" ", text) if en else text
     text = rest if any(ch.isalpha() for ch in rest) else text
