@@ -415,25 +415,18 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-def test_the_bank_hash_covers_the_safety_route_passes(tmp_path) -> None:
-    """A model trained before a route pass changed is stale, like one trained on another bank."""
+@pytest.mark.parametrize("folder", [route_folder, turns_folder])
+def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
+    """A model trained before a safety-route or chat-turns pass changed is stale, like one
+    trained on another bank."""
     line = '{"q": "x", "lang": "en", "role": null, "kind": "unrelated", "safety": false}\n'
     (tmp_path / "p1.jsonl").write_text(line, encoding="utf-8")
     before = bank_hash(tmp_path)
-    route_folder(tmp_path).mkdir()
-    (route_folder(tmp_path) / "p2.jsonl").write_text(line, encoding="utf-8")
-    with_route = bank_hash(tmp_path)
-    (route_folder(tmp_path) / "p2.jsonl").write_text(line.replace('"x"', '"y"'), encoding="utf-8")
-    assert len({before, with_route, bank_hash(tmp_path)}) == 3
-
-
-def test_the_bank_hash_covers_the_turns_passes(tmp_path) -> None:
-    line = '{"q": "x", "lang": "en", "role": null, "kind": "unrelated", "safety": false}\n'
-    (tmp_path / "p1.jsonl").write_text(line, encoding="utf-8")
-    before = bank_hash(tmp_path)
-    turns_folder(tmp_path).mkdir()
-    (turns_folder(tmp_path) / "p2.jsonl").write_text(line, encoding="utf-8")
-    assert bank_hash(tmp_path) != before
+    folder(tmp_path).mkdir()
+    (folder(tmp_path) / "p2.jsonl").write_text(line, encoding="utf-8")
+    with_pass = bank_hash(tmp_path)
+    (folder(tmp_path) / "p2.jsonl").write_text(line.replace('"x"', '"y"'), encoding="utf-8")
+    assert len({before, with_pass, bank_hash(tmp_path)}) == 3
 
 
 def test_a_chat_turn_needs_the_message_before_it(tmp_path) -> None:
