@@ -6,7 +6,9 @@ safety models learn from features like those of a question nobody wrote into the
 thresholds are chosen on those out-of-pass predictions; the figures reported are each
 pass scored by models trained on the other passes. Passes written for the safety route only
 (`corpus/questions/safety/`) join the safety model's training in every fold, read through that
-fold's models, and are scored by a safety model trained on the bank alone. Deterministic: fixed
+fold's models, and are scored by a safety model trained on the bank alone. Passes of two-message
+chats (`corpus/questions/turns/`) train the reading model only, each message read alone and with
+the one before it through the final models, and are scored pass by pass. Deterministic: fixed
 solver and seed, no shuffling, so the same bank and embedding model give the same arrays.
 """
 
