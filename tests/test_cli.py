@@ -97,6 +97,19 @@ def test_corpus_check_reads_the_safety_route_passes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_corpus_check_reads_the_chat_turns(tmp_path: Path) -> None:
+    """`corpus check` counts the chat turns and names a line without the message before it."""
+    ok = run(["corpus", "check"], str(tmp_path / "index"))
+    assert ok.returncode == 0 and " chat turns" in ok.stdout
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("questions-next"))
+    (corpus / "questions" / "turns" / "p99.jsonl").write_text(
+        '{"q": "and for dual?", "lang": "en", "role": "student", "kind": "answer", "ids": ["3B.1"]}\n',
+        encoding="utf-8")
+    bad = run(["corpus", "check"], str(tmp_path / "index"), env={"STAGECODE_CORPUS_DIR": str(corpus)})
+    assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and "message before it" in bad.stderr
+
+
 def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "code.pdf"
     bad.write_text("not a pdf at all")

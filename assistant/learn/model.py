@@ -38,6 +38,8 @@ class Linear:
         return e / e.sum(axis=-1, keepdims=True)
 
 
+#: the arrays of a `Linear`, as saved
+LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
@@ -73,9 +75,9 @@ class LearnedModel:
 
     def save(self, path: Path) -> None:
         arrays = {f"{part}.{name}": getattr(getattr(self, part), name)
-                  for part in PARTS for name in ("W", "b", "mean", "scale")}
+                  for part in PARTS for name in LINEAR_ARRAYS}
         if self.reading is not None:
-            arrays |= {f"reading.{name}": getattr(self.reading, name) for name in ("W", "b", "mean", "scale")}
+            arrays |= {f"reading.{name}": getattr(self.reading, name) for name in LINEAR_ARRAYS}
         if self.safety_words is not None:
             arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
             arrays["safety_words.bias"] = np.array(self.safety_words.bias)
@@ -90,14 +92,16 @@ class LearnedModel:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
-                parts = {part: Linear(*(data[f"{part}.{n}"].astype(np.float32) for n in ("W", "b", "mean", "scale")))
-                         for part in PARTS}
+
+                def linear(part: str) -> Linear:
+                    return Linear(*(data[f"{part}.{n}"].astype(np.float32) for n in LINEAR_ARRAYS))
+
+                parts = {part: linear(part) for part in PARTS}
                 # a model saved before the word model existed loads without it; its features
                 # stamp no longer fits, so it is retrained rather than used
                 words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
                          if "safety_words.terms" in data.files else None)
-                reading = (Linear(*(data[f"reading.{n}"].astype(np.float32) for n in ("W", "b", "mean", "scale")))
-                           if "reading.W" in data.files else None)
+                reading = linear("reading") if "reading.W" in data.files else None
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")

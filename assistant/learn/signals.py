@@ -233,11 +233,13 @@ def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
 READING_META = ("p1", "p2", "margin", "n_words")
 
 
+_READING_COLUMNS = [DECIDE_META.index(name) for name in READING_META]
+
+
 def reading_part(decide_in: np.ndarray, decision: np.ndarray) -> np.ndarray:
     """What the choice of reading keeps of one reading of a message: `READING_META` and the
     decision's class probabilities."""
-    cols = [DECIDE_META.index(name) for name in READING_META]
-    return np.concatenate([decide_in[:, cols], decision], axis=1).astype(np.float32)
+    return np.concatenate([decide_in[:, _READING_COLUMNS], decision], axis=1).astype(np.float32)
 
 
 def reading_input(alone: np.ndarray, joined: np.ndarray, prob_alone: np.ndarray, prob_joined: np.ndarray,
