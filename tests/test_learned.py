@@ -147,6 +147,23 @@ def test_a_pay_answer_names_both_pay_rules_and_no_amount_once(assistant, questio
     assert not re.search(r"€|\beuro\b|\d+ ?euro", a.answer)
 
 
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_refusal_says_what_each_related_provision_does_say_in_the_askers_voice(lang: str) -> None:
+    """The code sets no exact number of contact moments for a given length, but 3B.vd.1 sets one to
+    three: the refusal lists that rule's summary, numbered as its source, voiced for the asker."""
+    hits = [Hit("3B.vd.1", 0.8), Hit("3B.1", 0.6), Hit("3B.4", 0.2)]
+    notes = {}
+    for role in ("student", "company", "staff"):
+        a = compose("how many contact moments for 10 weeks exactly?", lang, role, hits,
+                    Verdict(True, ["not_covered"]), CORPUS, None, 0.05, 0.6)
+        assert a.abstained and ids(a) == ["3B.vd.1", "3B.1"]
+        notes[role] = a.notes[-1]
+        assert notes[role].startswith(TEXTS[lang]["related"])
+        for n, pid in enumerate(ids(a), 1):
+            assert f"- {CORPUS.summary(pid, role, lang)} [{n}]" in notes[role]
+    assert len(set(notes.values())) == 3  # a voice per role
+
+
 def test_the_amount_topics_pointer_is_the_only_no_amount_sentence() -> None:
     """An answered pay question that is also about the amount shows the amount topic's pointer,
     which says no amount is set in its own words: the rule's sentence is not added to it."""

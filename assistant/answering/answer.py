@@ -118,8 +118,12 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
                 head.append(t["not_set"]["amount"])
         related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
+    # what each related provision says, in the asker's voice, so the reader need not parse the
+    # verbatim sources to see how far the code goes
+    said = [f"- {corpus.summary(c.id, role, lang)} [{i}]" for i, c in enumerate(cites, 1)]
     return compose_text(Answer(question, lang, "", True, cites, role, list(verdict.reasons), track=track,
-                               lead=" ".join(dict.fromkeys(head)), notes=[t["related"]] if cites else []))
+                               lead=" ".join(dict.fromkeys(head)),
+                               notes=["\n".join([t["related"], *said])] if cites else []))
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
