@@ -164,6 +164,16 @@ def test_a_refusal_says_what_each_related_provision_does_say_in_the_askers_voice
     assert len(set(notes.values())) == 3  # a voice per role
 
 
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_a_rule_for_the_other_track_is_named_with_its_source_number(lang: str) -> None:
+    """A dual student's question that finds the full-time travel-cost rule cites it last, and the
+    note saying it does not apply names it as the source it is."""
+    hits = [Hit("3A.duaal", 0.8), Hit("3B.vd.4", 0.7)]
+    a = compose("dual student, travel costs?", lang, "student", hits, Verdict(False), CORPUS, "duaal", 0.05, 0.6)
+    assert ids(a) == ["3A.duaal", "3B.vd.4"]
+    assert "3B.vd.4 [2]" in a.notes[0] and "[2]" not in a.lead
+
+
 def test_the_amount_topics_pointer_is_the_only_no_amount_sentence() -> None:
     """An answered pay question that is also about the amount shows the amount topic's pointer,
     which says no amount is set in its own words: the rule's sentence is not added to it."""

@@ -73,6 +73,8 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None, cite_min: float =
 
 
 def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None, lang: str) -> list[str]:
+    """Which track the cited rules are for, and a note on each rule cited for the other track
+    only (numbered as its source, which follows the answer's own)."""
     t = TEXTS[lang]
     notes = []
     tracks = {corpus.by_id[p].track for p in pids}
@@ -81,7 +83,7 @@ def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None,
     elif tracks == {"duaal"} and track != "duaal":
         notes.append(t["duaal_only"])
     if other:
-        ids = ", ".join(other)
+        ids = ", ".join(f"{pid} [{n}]" for n, pid in enumerate(other, len(pids) + 1))
         verb = t["verb1"] if len(other) == 1 else t["verbn"]
         key = "vd_not_duaal" if corpus.by_id[other[0]].track == "vd" else "duaal_not_vd"
         notes.append(t[key].format(ids=ids, verb=verb))
