@@ -106,7 +106,9 @@ class Assistant:
             return [pid], None
         # an id-shaped name that does not exist ('3B.vd.9', 'def.foo') is not searched as words
         if m := ids.ID_SHAPE.search(q):
-            return [], m.group(0)
+            return [], question[m.start():m.end()]
+        if m := ids.LOOSE_ID.match(q):  # '4.5', '3B.dual.1' on their own: a mistyped id, not a question
+            return [], question[m.start(1):m.end(1)]
         if m := ids.FOOTNOTE_NAME.search(q):
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
@@ -225,6 +227,8 @@ class Assistant:
     ) -> Answer:
         if bad:
             msg = TEXTS[lang]["no_such_part"].format(name=bad, parts=self._parts(lang))
+            if near := ids.closest(bad, self._ids):
+                msg += " " + TEXTS[lang]["did_you_mean"].format(ids=TEXTS[lang]["or"].join(near))
             return compose_text(Answer(q, lang, "", True, [], role, ["no_such_provision"], track=track, lead=msg))
         if len(named) == 1:
             hit = Hit(named[0], 1.0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.corpus import ids
 from assistant.corpus.corpus import load_corpus
 
@@ -41,4 +43,26 @@ def test_the_document_parts_come_from_the_parsed_corpus() -> None:
 def test_a_missing_part_is_named_with_the_parts_that_exist(assistant) -> None:  # type: ignore[no-untyped-def]
     answer = assistant.ask("What does 3B.vd.9 say?")
     assert answer.abstained and "no_such_provision" in answer.reasons
-    assert "3b.vd.9" in answer.answer and "footnotes 1–5" in answer.answer and not answer.citations
+    assert "“3B.vd.9”" in answer.answer and "footnotes 1–5" in answer.answer and not answer.citations
+    assert "Perhaps you meant" not in answer.answer  # 3B has no rule numbered 9 to point to
+
+
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("4.5", ["4.aanv.5"]),
+    ("3B.dual.1", ["3B.duaal.1", "3B.vd.1"]),
+    ("3B.vd4?", ["3B.vd.4", "3B.4"]),
+])
+def test_a_mistyped_id_on_its_own_is_named_with_the_rules_it_may_mean(assistant, typed: str,  # type: ignore[no-untyped-def]
+                                                                      meant: list[str]) -> None:
+    """An id-shaped message that names no provision is not searched as words (which took '4.5' for
+    an unrelated question): the answer says the part does not exist and suggests ids with the same
+    section and numbers."""
+    answer = assistant.ask(typed, lang="en")
+    assert answer.abstained and answer.reasons == ["no_such_provision"] and not answer.citations
+    assert f"“{typed.rstrip('?')}”" in answer.answer
+    assert answer.answer.endswith("Perhaps you meant " + " or ".join(meant) + ".")
+
+
+def test_no_suggestion_changes_a_section_or_a_number() -> None:
+    assert ids.closest("3B.vd.9", IDS) == [] and ids.closest("3A.12", IDS) == []
+    assert ids.closest("4.5", IDS) == ["4.aanv.5"]

@@ -8,6 +8,7 @@ an optional group (a track or a kind of list), then a number with an optional it
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -64,6 +65,21 @@ PART_NAME = re.compile(
     r"\s*(\d+[a-z]?)\b(?!\.\d)",
     re.IGNORECASE,
 )
+
+
+#: a whole message that is nothing but something shaped like an id, loosely: '4.5', '3B.dual.1'
+LOOSE_ID = re.compile(r"^\s*(\d[a-z]?(?:\.[a-z0-9]+){1,2})\s*\??\s*$", re.IGNORECASE)
+
+
+def closest(name: str, known: Iterable[str], n: int = 2) -> list[str]:
+    """Known ids a mistyped one most likely means: those in the same section with the same numbers
+    in the same order ('4.5' → '4.aanv.5', '3B.dual.1' → '3B.duaal.1'), most alike first; none
+    when the section or a number differs, since that would point at another rule."""
+    digits, section = re.sub(r"\D", "", name), name.split(".", 1)[0].lower()
+    same = [pid for pid in known if is_structured(pid) and re.sub(r"\D", "", pid) == digits
+            and pid.split(".", 1)[0].lower() == section]
+    ratio = {pid: difflib.SequenceMatcher(None, name.lower(), pid.lower()).ratio() for pid in same}
+    return sorted((pid for pid in same if ratio[pid] >= 0.5), key=lambda pid: -ratio[pid])[:n]
 
 
 def is_structured(pid: str) -> bool:
