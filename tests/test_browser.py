@@ -372,6 +372,48 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
                 raise
 
 
+def test_a_new_conversation_while_an_answer_runs_drops_that_answer_and_its_context(
+        app_url: str, driver, assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """New conversation pressed before the answer comes: the answer never lands in the new chat,
+    and the next question is asked in a conversation with no earlier turns."""
+    import threading
+
+    from selenium.webdriver.common.by import By
+
+    d, css = driver, driver.find_element
+    d.get(app_url)
+    wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    messages = lambda: [m.text for m in d.find_elements(  # noqa: E731
+        By.CSS_SELECTOR, '#chatbot [data-testid="user"], #chatbot [data-testid="bot"]')]
+    fast_ask = assistant.ask
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    turns_seen: list[int] = []  # the turns of the conversation each question is asked in
+
+    def held_ask(question, role, lang, conv, *args, **kwargs):  # type: ignore[no-untyped-def]
+        turns_seen.append(len(conv.turns) if conv is not None else -1)
+        started.set()
+        release.wait(30)  # the first answer is held until New conversation was pressed
+        try:
+            return fast_ask(question, role, lang, conv, *args, **kwargs)
+        finally:
+            finished.set()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assistant, "ask", held_ask)
+        css(By.CSS_SELECTOR, "#question textarea").send_keys("Do I get my travel costs reimbursed?")
+        css(By.ID, "ask").click()
+        assert started.wait(20)  # the answer is being made
+        css(By.ID, "new-conversation").click()
+        wait_for(lambda: messages() == [], what="an empty chat")
+        release.set()
+        assert finished.wait(20)  # the held answer is made on the server ...
+        # ... and a question asked after it starts the new conversation: the held answer never shows
+        assert "4.aanv.4" in _ask(d, "Where can I report internship discrimination?")
+    assert len(messages()) == 2 and "travel costs" not in messages()[0], messages()
+    assert turns_seen == [0, 0]  # the new question: no earlier turn to follow up on
+    assert "3B.vd.4" not in css(By.ID, "sources").text
+
+
 def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

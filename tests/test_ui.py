@@ -272,6 +272,24 @@ def test_a_second_ask_while_an_answer_runs_changes_nothing() -> None:
     assert len(third) == 4
 
 
+def test_a_new_conversation_cancels_every_answer_still_running() -> None:
+    """New conversation (and the chat's own clear button) cancel Ask, Enter and the examples: an
+    answer still being made would otherwise land in the new chat with the old conversation."""
+    from assistant.ui.app import build_app
+
+    demo = build_app(StubAssistant())  # type: ignore[arg-type]
+    ids = {b.elem_id: b._id for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    chatbot = ids["chatbot"]
+    deps = demo.config["dependencies"]
+    answering = {dep["id"] for dep in deps if chatbot in dep["outputs"]
+                 and any(event in ("click", "submit") and target != ids["new-conversation"]
+                         for target, event in dep["targets"])}
+    assert len(answering) == 1 + len(UI["en"]["examples_by_role"]["student"])  # Ask/Enter, the examples
+    for trigger in ((ids["new-conversation"], "click"), (chatbot, "clear")):
+        cancelled = {fn for dep in deps if trigger in dep["targets"] for fn in dep["cancels"]}
+        assert cancelled == answering, trigger
+
+
 def test_the_checklist_role_follows_the_role_picked_on_the_ask_tab() -> None:
     updates = _handlers().role_changed("company", "auto", "nl")
     assert [u["value"] for u in updates[:-1]] == UI["nl"]["examples_by_role"]["company"]

@@ -127,14 +127,17 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
         # Ask and Enter are one event, so while its answer runs the page sends neither again
         # (trigger_mode "once"); an example clicked meanwhile is its own event, which the
         # handlers ignore while the page's answer runs
-        then_relabel(gr.on([ask_btn.click, question.submit], answer_fn,
-                           [question, role, lang, chatbot, conv, shown, *extra], chat_out,
-                           validator=check, trigger_mode="once", **answering))
-        for btn in example_btns:
-            then_relabel(btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out,
-                                   **answering))
-        new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
-        chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
+        asking = [gr.on([ask_btn.click, question.submit], answer_fn,
+                        [question, role, lang, chatbot, conv, shown, *extra], chat_out,
+                        validator=check, trigger_mode="once", **answering)]
+        asking += [btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out, **answering)
+                   for btn in example_btns]
+        for event in asking:
+            then_relabel(event)
+        # a new conversation cancels an answer still running: that answer (and the conversation
+        # it would hand back, the old one with its turns) never reaches the new, empty chat
+        new_btn.click(h.new_conversation, [lang, shown], chat_out, cancels=asking, **private)
+        chatbot.clear(h.new_conversation, [lang, shown], chat_out, cancels=asking, **private)
         role.change(h.role_changed, [role, lang, shown], [*example_btns, ch_role], **private)
         search.change(h.browse, [search, lang, shown], [browse, browse_note], **private)
         for control in (ch_role, ch_track):
