@@ -466,17 +466,38 @@ def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: st
 
 
 def test_all_three_tabs_fit_a_phone_in_both_languages(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px and on a small phone (320 px), switched to a language or loaded in it: the three
+    tabs side by side on one row, each whole on screen, none in a "more tabs" menu; narrower
+    still, a tab that does not fit goes onto a second row, not into a menu."""
     from selenium.webdriver.common.by import By
 
     d = driver
+
+    def tabs_shown(width: int, lang: str, browse: str, rows: int = 1) -> None:
+        wait_for(lambda: d.find_element(By.ID, "tab-browse-button").text == browse, what=f"the {lang} tabs")
+        time.sleep(0.5)
+        buttons = [d.find_element(By.ID, f"tab-{tab}-button") for tab in ("chat", "browse", "checklist")]
+        assert all(b.is_displayed() for b in buttons), (width, lang)
+        assert not [b for b in d.find_elements(By.CSS_SELECTOR, 'button[aria-label="More tabs"]') if b.is_displayed()]
+        boxes = d.execute_script("return arguments[0].map(b => {const r = b.getBoundingClientRect();"
+                                 "return [r.left, r.right, r.top, b.scrollWidth - b.clientWidth]})", buttons)
+        view = d.execute_script("return document.documentElement.clientWidth")
+        assert all(left >= 0 and right <= view and cut <= 0 for left, right, _, cut in boxes), (width, lang, boxes)
+        assert len({round(top) for _, _, top, _ in boxes}) == rows, (width, lang, boxes)
+
     try:
-        d.set_window_size(*SIZES["mobile"])
-        for lang, browse in (("nl", "Doorbladeren"), ("en", "Browse the code")):
-            d.get(f"{app_url}?lang={lang}")
-            wait_for(lambda b=browse: d.find_element(By.ID, "tab-browse-button").text == b, what=f"the {lang} tabs")
-            time.sleep(0.5)
-            assert all(d.find_element(By.ID, f"tab-{tab}-button").is_displayed() for tab in ("chat", "browse", "checklist"))
-            assert not [b for b in d.find_elements(By.CSS_SELECTOR, 'button[aria-label="More tabs"]') if b.is_displayed()]
+        for width in (SIZES["mobile"][0], 320):
+            d.set_window_size(width, 700)
+            for lang, browse, other in (("nl", "Doorbladeren", "en"), ("en", "Browse the code", "nl")):
+                d.get(f"{app_url}?lang={other}")  # the labels change on screen, as the reader switches
+                wait_for(lambda: d.find_element(By.ID, "tab-chat-button").is_displayed(), what="the tabs")
+                d.find_element(By.CSS_SELECTOR, f'#lang input[value="{lang}"]').click()
+                tabs_shown(width, lang, browse)
+                d.get(f"{app_url}?lang={lang}")
+                tabs_shown(width, lang, browse)
+        d.set_window_size(260, 700)
+        d.get(f"{app_url}?lang=nl")
+        tabs_shown(260, "nl", "Doorbladeren", rows=2)
     finally:
         d.set_window_size(1280, 1500)
 

@@ -48,7 +48,9 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
     with gr.Blocks(title="Stagecode hbo", analytics_enabled=False, delete_cache=(600, 600)) as demo:
         shown = gr.State("en")  # the interface language on screen (Auto follows the answers)
         header = gr.HTML(header_html("en"), js_on_load=None)
-        with gr.Tabs(selected="chat") as tabs:
+        # tabs too wide for the screen wrap onto a second row rather than go into a "more tabs"
+        # menu, which Gradio fills from measured widths and which a relabel could leave a tab in
+        with gr.Tabs(selected="chat", overflow_behavior="wrap") as tabs:
             with gr.Tab(ui["tab_chat"], id="chat", elem_id="tab-chat") as tab_chat:
                 with gr.Row():
                     role = gr.Radio(choices(ui["roles"], ROLES), value="student", label=ui["role"],
