@@ -57,6 +57,7 @@ def driver(downloads: Path) -> Iterator[object]:
     options.add_experimental_option("prefs", {
         "download.default_directory": str(downloads), "download.prompt_for_download": False,
     })
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, failed requests too
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(30)
     try:
@@ -335,16 +336,18 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
     wait_for(lambda: bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref"), what="the answer's [n] links")
 
     # an empty box sends nothing: the box says why, and the answer keeps its links
+    box = css(By.CSS_SELECTOR, "#question textarea")
     for _ in range(2):
         ask.click()
-    wait_for(lambda: "The question is empty" in css(By.ID, "question").text, what="the empty-box message")
+    wait_for(lambda: box.get_property("validationMessage") == "The question is empty — type a question first.",
+             what="the empty-box message")
     time.sleep(1.5)
     assert len(users()) == 1 and len(bots()) == 1 and bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
 
     # a second answer: the first keeps its links; its [1] (3B.vd.4), which the panel no longer
     # shows, goes to the first answer's own entry for it
     assert "4.aanv.4" in _ask(d, "Where can I report internship discrimination?")
-    assert "The question is empty" not in css(By.ID, "question").text
+    assert box.get_property("validationMessage") == ""  # typing took the message away
     wait_for(lambda: css(By.CSS_SELECTOR, '#sources .sc-card[data-n="1"]').get_attribute("data-id") == "4.aanv.4",
              what="the second answer's sources")
     first = wait_for(lambda: [r for r in bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
@@ -412,6 +415,56 @@ def test_a_new_conversation_while_an_answer_runs_drops_that_answer_and_its_conte
     assert len(messages()) == 2 and "travel costs" not in messages()[0], messages()
     assert turns_seen == [0, 0]  # the new question: no earlier turn to follow up on
     assert "3B.vd.4" not in css(By.ID, "sources").text
+
+
+def test_a_normal_session_logs_no_error_in_the_console(app_url: str, driver, downloads: Path) -> None:  # type: ignore[no-untyped-def]
+    """Ask, follow up, open a source, press Ask and Enter on an empty box, browse, tick and export
+    a checklist, export the conversation, start a new one, switch to Dutch, open a deep link:
+    the browser logs no error (a failed request, HTTP 4xx or 5xx, is one too)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d, css = driver, driver.find_element
+    d.get_log("browser")  # what earlier tests left
+    d.get(app_url)
+    wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    assert "3B.vd.4" in _ask(d, "Do I get my travel costs reimbursed?")
+    assert "I see no earlier question" not in _ask(d, "And for dual students?")
+    _click_ref(d, "1")
+    # nothing in the box: Ask and Enter send nothing, and the box says why
+    box = css(By.CSS_SELECTOR, "#question textarea")
+    d.execute_script("arguments[0].value = ' \\u200b ';"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box)
+    css(By.ID, "ask").click()
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: box.get_property("validationMessage").startswith("The question is empty"),
+             what="the empty-box message")
+    time.sleep(1)
+    assert len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')) == 2
+    css(By.ID, "tab-browse-button").click()
+    css(By.CSS_SELECTOR, "#browse-search textarea, #browse-search input").send_keys("VOG")
+    wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#browse .sc-card")) < 20, what="the search")
+    css(By.ID, "tab-checklist-button").click()
+    css(By.CSS_SELECTOR, '#checklist-role input[value="company"]').click()
+    wait_for(lambda: "Company (placement)" in css(By.CSS_SELECTOR, "#checklist h2").text, what="the company list")
+    css(By.CSS_SELECTOR, "#checklist .sc-tick").click()
+    for old in downloads.glob("stagecode-*.md"):
+        old.unlink()
+    css(By.CSS_SELECTOR, ".sc-export-checklist").click()
+    wait_for(lambda: list(downloads.glob("stagecode-checklist-*.md")), what="the checklist export")
+    css(By.ID, "tab-chat-button").click()
+    css(By.CSS_SELECTOR, ".sc-export-chat").click()
+    wait_for(lambda: list(downloads.glob("stagecode-conversation*.md")), what="the conversation export")
+    css(By.ID, "new-conversation").click()
+    wait_for(lambda: not d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'), what="an empty chat")
+    css(By.CSS_SELECTOR, '#lang input[value="nl"]').click()
+    wait_for(lambda: css(By.ID, "tab-chat-button").text == "Vragen", what="Dutch labels")
+    d.get(app_url + "?id=3B.vd.4")
+    wait_for(lambda: [c.get_attribute("data-id") for c in d.find_elements(By.CSS_SELECTOR, "#browse .sc-card")]
+             == ["3B.vd.4"], what="the deep link")
+    time.sleep(1)
+    errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
 
 
 def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]

@@ -290,6 +290,16 @@ def test_a_new_conversation_cancels_every_answer_still_running() -> None:
         assert cancelled == answering, trigger
 
 
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_header_carries_what_the_page_says_about_an_empty_box(lang: str) -> None:
+    """The page's script refuses an empty box itself (Gradio's refusal is an HTTP 422, an error in
+    the browser's console) and takes its message from the header, which follows the language."""
+    from assistant.ui.handlers import header_html
+
+    assert f'data-empty-question="{UI[lang]["question_empty"]}"' in header_html(lang)
+    assert _handlers().relabel(lang, "en", "student", "student", "vd", "", None)["header"] == header_html(lang)
+
+
 def test_the_checklist_role_follows_the_role_picked_on_the_ask_tab() -> None:
     updates = _handlers().role_changed("company", "auto", "nl")
     assert [u["value"] for u in updates[:-1]] == UI["nl"]["examples_by_role"]["company"]
