@@ -571,6 +571,32 @@ def test_new_conversation_and_export_line_up_at_both_sizes(app_url: str, driver)
         d.set_window_size(1280, 1500)
 
 
+def test_the_checklist_export_looks_like_the_chat_export_in_both_themes(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """Both exports are the page's own buttons, styled as Gradio's small secondary button (as New
+    conversation): the same class, height, type, padding, border, corners and colours."""
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    looks = ("height", "font-size", "font-weight", "line-height", "padding-top", "padding-left", "border-top-width",
+             "border-top-style", "border-top-left-radius", "background-color", "color", "box-shadow", "cursor")
+
+    def look(selector: str) -> dict:
+        button = wait_for(lambda: d.find_element(By.CSS_SELECTOR, selector), what=selector)
+        return {"class": "sc-button" in button.get_attribute("class").split(),
+                **{name: button.value_of_css_property(name) for name in looks}}
+
+    for theme in ("light", "dark"):
+        d.get(f"{app_url}?__theme={theme}")
+        wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+        _ask(d, "Do I get my travel costs reimbursed?")  # the chat's export enabled, as when it is used
+        chat = look(".sc-export-chat")
+        new = d.find_element(By.ID, "new-conversation")
+        assert {name: new.value_of_css_property(name) for name in looks} == {k: v for k, v in chat.items() if k != "class"}
+        d.find_element(By.ID, "tab-checklist-button").click()
+        assert look(".sc-export-checklist") == chat, theme
+        assert chat["class"]
+
+
 def test_an_items_lead_in_is_light_grey_in_the_dark_theme(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
     """A cited item's parent sentence (.sc-lead) in the sources panel: readable on the dark fill."""
     from selenium.webdriver.common.by import By
