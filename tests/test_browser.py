@@ -57,6 +57,7 @@ def driver(downloads: Path) -> Iterator[object]:
     options.add_experimental_option("prefs", {
         "download.default_directory": str(downloads), "download.prompt_for_download": False,
     })
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, failed requests too
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     browser.set_page_load_timeout(30)
     try:
@@ -335,16 +336,18 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
     wait_for(lambda: bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref"), what="the answer's [n] links")
 
     # an empty box sends nothing: the box says why, and the answer keeps its links
+    box = css(By.CSS_SELECTOR, "#question textarea")
     for _ in range(2):
         ask.click()
-    wait_for(lambda: "The question is empty" in css(By.ID, "question").text, what="the empty-box message")
+    wait_for(lambda: box.get_property("validationMessage") == "The question is empty — type a question first.",
+             what="the empty-box message")
     time.sleep(1.5)
     assert len(users()) == 1 and len(bots()) == 1 and bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
 
     # a second answer: the first keeps its links; its [1] (3B.vd.4), which the panel no longer
     # shows, goes to the first answer's own entry for it
     assert "4.aanv.4" in _ask(d, "Where can I report internship discrimination?")
-    assert "The question is empty" not in css(By.ID, "question").text
+    assert box.get_property("validationMessage") == ""  # typing took the message away
     wait_for(lambda: css(By.CSS_SELECTOR, '#sources .sc-card[data-n="1"]').get_attribute("data-id") == "4.aanv.4",
              what="the second answer's sources")
     first = wait_for(lambda: [r for r in bots()[0].find_elements(By.CSS_SELECTOR, ".sc-ref")
@@ -370,6 +373,98 @@ def test_one_answer_per_ask_an_empty_box_sends_nothing_and_earlier_answers_keep_
         except AssertionError:
             if attempt == 2:
                 raise
+
+
+def test_a_new_conversation_while_an_answer_runs_drops_that_answer_and_its_context(
+        app_url: str, driver, assistant, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """New conversation pressed before the answer comes: the answer never lands in the new chat,
+    and the next question is asked in a conversation with no earlier turns."""
+    import threading
+
+    from selenium.webdriver.common.by import By
+
+    d, css = driver, driver.find_element
+    d.get(app_url)
+    wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    messages = lambda: [m.text for m in d.find_elements(  # noqa: E731
+        By.CSS_SELECTOR, '#chatbot [data-testid="user"], #chatbot [data-testid="bot"]')]
+    fast_ask = assistant.ask
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    turns_seen: list[int] = []  # the turns of the conversation each question is asked in
+
+    def held_ask(question, role, lang, conv, *args, **kwargs):  # type: ignore[no-untyped-def]
+        turns_seen.append(len(conv.turns) if conv is not None else -1)
+        started.set()
+        release.wait(30)  # the first answer is held until New conversation was pressed
+        try:
+            return fast_ask(question, role, lang, conv, *args, **kwargs)
+        finally:
+            finished.set()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assistant, "ask", held_ask)
+        css(By.CSS_SELECTOR, "#question textarea").send_keys("Do I get my travel costs reimbursed?")
+        css(By.ID, "ask").click()
+        assert started.wait(20)  # the answer is being made
+        css(By.ID, "new-conversation").click()
+        wait_for(lambda: messages() == [], what="an empty chat")
+        release.set()
+        assert finished.wait(20)  # the held answer is made on the server ...
+        # ... and a question asked after it starts the new conversation: the held answer never shows
+        assert "4.aanv.4" in _ask(d, "Where can I report internship discrimination?")
+    assert len(messages()) == 2 and "travel costs" not in messages()[0], messages()
+    assert turns_seen == [0, 0]  # the new question: no earlier turn to follow up on
+    assert "3B.vd.4" not in css(By.ID, "sources").text
+
+
+def test_a_normal_session_logs_no_error_in_the_console(app_url: str, driver, downloads: Path) -> None:  # type: ignore[no-untyped-def]
+    """Ask, follow up, open a source, press Ask and Enter on an empty box, browse, tick and export
+    a checklist, export the conversation, start a new one, switch to Dutch, open a deep link:
+    the browser logs no error (a failed request, HTTP 4xx or 5xx, is one too)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d, css = driver, driver.find_element
+    d.get_log("browser")  # what earlier tests left
+    d.get(app_url)
+    wait_for(lambda: css(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    assert "3B.vd.4" in _ask(d, "Do I get my travel costs reimbursed?")
+    assert "I see no earlier question" not in _ask(d, "And for dual students?")
+    _click_ref(d, "1")
+    # nothing in the box: Ask and Enter send nothing, and the box says why
+    box = css(By.CSS_SELECTOR, "#question textarea")
+    d.execute_script("arguments[0].value = ' \\u200b ';"
+                     "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box)
+    css(By.ID, "ask").click()
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: box.get_property("validationMessage").startswith("The question is empty"),
+             what="the empty-box message")
+    time.sleep(1)
+    assert len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]')) == 2
+    css(By.ID, "tab-browse-button").click()
+    css(By.CSS_SELECTOR, "#browse-search textarea, #browse-search input").send_keys("VOG")
+    wait_for(lambda: len(d.find_elements(By.CSS_SELECTOR, "#browse .sc-card")) < 20, what="the search")
+    css(By.ID, "tab-checklist-button").click()
+    css(By.CSS_SELECTOR, '#checklist-role input[value="company"]').click()
+    wait_for(lambda: "Company (placement)" in css(By.CSS_SELECTOR, "#checklist h2").text, what="the company list")
+    css(By.CSS_SELECTOR, "#checklist .sc-tick").click()
+    for old in downloads.glob("stagecode-*.md"):
+        old.unlink()
+    css(By.CSS_SELECTOR, ".sc-export-checklist").click()
+    wait_for(lambda: list(downloads.glob("stagecode-checklist-*.md")), what="the checklist export")
+    css(By.ID, "tab-chat-button").click()
+    css(By.CSS_SELECTOR, ".sc-export-chat").click()
+    wait_for(lambda: list(downloads.glob("stagecode-conversation*.md")), what="the conversation export")
+    css(By.ID, "new-conversation").click()
+    wait_for(lambda: not d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'), what="an empty chat")
+    css(By.CSS_SELECTOR, '#lang input[value="nl"]').click()
+    wait_for(lambda: css(By.ID, "tab-chat-button").text == "Vragen", what="Dutch labels")
+    d.get(app_url + "?id=3B.vd.4")
+    wait_for(lambda: [c.get_attribute("data-id") for c in d.find_elements(By.CSS_SELECTOR, "#browse .sc-card")]
+             == ["3B.vd.4"], what="the deep link")
+    time.sleep(1)
+    errors = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
 
 
 def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
@@ -424,17 +519,38 @@ def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: st
 
 
 def test_all_three_tabs_fit_a_phone_in_both_languages(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px and on a small phone (320 px), switched to a language or loaded in it: the three
+    tabs side by side on one row, each whole on screen, none in a "more tabs" menu; narrower
+    still, a tab that does not fit goes onto a second row, not into a menu."""
     from selenium.webdriver.common.by import By
 
     d = driver
+
+    def tabs_shown(width: int, lang: str, browse: str, rows: int = 1) -> None:
+        wait_for(lambda: d.find_element(By.ID, "tab-browse-button").text == browse, what=f"the {lang} tabs")
+        time.sleep(0.5)
+        buttons = [d.find_element(By.ID, f"tab-{tab}-button") for tab in ("chat", "browse", "checklist")]
+        assert all(b.is_displayed() for b in buttons), (width, lang)
+        assert not [b for b in d.find_elements(By.CSS_SELECTOR, 'button[aria-label="More tabs"]') if b.is_displayed()]
+        boxes = d.execute_script("return arguments[0].map(b => {const r = b.getBoundingClientRect();"
+                                 "return [r.left, r.right, r.top, b.scrollWidth - b.clientWidth]})", buttons)
+        view = d.execute_script("return document.documentElement.clientWidth")
+        assert all(left >= 0 and right <= view and cut <= 0 for left, right, _, cut in boxes), (width, lang, boxes)
+        assert len({round(top) for _, _, top, _ in boxes}) == rows, (width, lang, boxes)
+
     try:
-        d.set_window_size(*SIZES["mobile"])
-        for lang, browse in (("nl", "Doorbladeren"), ("en", "Browse the code")):
-            d.get(f"{app_url}?lang={lang}")
-            wait_for(lambda b=browse: d.find_element(By.ID, "tab-browse-button").text == b, what=f"the {lang} tabs")
-            time.sleep(0.5)
-            assert all(d.find_element(By.ID, f"tab-{tab}-button").is_displayed() for tab in ("chat", "browse", "checklist"))
-            assert not [b for b in d.find_elements(By.CSS_SELECTOR, 'button[aria-label="More tabs"]') if b.is_displayed()]
+        for width in (SIZES["mobile"][0], 320):
+            d.set_window_size(width, 700)
+            for lang, browse, other in (("nl", "Doorbladeren", "en"), ("en", "Browse the code", "nl")):
+                d.get(f"{app_url}?lang={other}")  # the labels change on screen, as the reader switches
+                wait_for(lambda: d.find_element(By.ID, "tab-chat-button").is_displayed(), what="the tabs")
+                d.find_element(By.CSS_SELECTOR, f'#lang input[value="{lang}"]').click()
+                tabs_shown(width, lang, browse)
+                d.get(f"{app_url}?lang={lang}")
+                tabs_shown(width, lang, browse)
+        d.set_window_size(260, 700)
+        d.get(f"{app_url}?lang=nl")
+        tabs_shown(260, "nl", "Doorbladeren", rows=2)
     finally:
         d.set_window_size(1280, 1500)
 
@@ -453,6 +569,32 @@ def test_new_conversation_and_export_line_up_at_both_sizes(app_url: str, driver)
             assert abs(new["y"] - export["y"]) <= 1 and abs(new["height"] - export["height"]) <= 1, (size, new, export)
     finally:
         d.set_window_size(1280, 1500)
+
+
+def test_the_checklist_export_looks_like_the_chat_export_in_both_themes(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+    """Both exports are the page's own buttons, styled as Gradio's small secondary button (as New
+    conversation): the same class, height, type, padding, border, corners and colours."""
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    looks = ("height", "font-size", "font-weight", "line-height", "padding-top", "padding-left", "border-top-width",
+             "border-top-style", "border-top-left-radius", "background-color", "color", "box-shadow", "cursor")
+
+    def look(selector: str) -> dict:
+        button = wait_for(lambda: d.find_element(By.CSS_SELECTOR, selector), what=selector)
+        return {"class": "sc-button" in button.get_attribute("class").split(),
+                **{name: button.value_of_css_property(name) for name in looks}}
+
+    for theme in ("light", "dark"):
+        d.get(f"{app_url}?__theme={theme}")
+        wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+        _ask(d, "Do I get my travel costs reimbursed?")  # the chat's export enabled, as when it is used
+        chat = look(".sc-export-chat")
+        new = d.find_element(By.ID, "new-conversation")
+        assert {name: new.value_of_css_property(name) for name in looks} == {k: v for k, v in chat.items() if k != "class"}
+        d.find_element(By.ID, "tab-checklist-button").click()
+        assert look(".sc-export-checklist") == chat, theme
+        assert chat["class"]
 
 
 def test_an_items_lead_in_is_light_grey_in_the_dark_theme(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]

@@ -272,6 +272,34 @@ def test_a_second_ask_while_an_answer_runs_changes_nothing() -> None:
     assert len(third) == 4
 
 
+def test_a_new_conversation_cancels_every_answer_still_running() -> None:
+    """New conversation (and the chat's own clear button) cancel Ask, Enter and the examples: an
+    answer still being made would otherwise land in the new chat with the old conversation."""
+    from assistant.ui.app import build_app
+
+    demo = build_app(StubAssistant())  # type: ignore[arg-type]
+    ids = {b.elem_id: b._id for b in demo.blocks.values() if getattr(b, "elem_id", None)}
+    chatbot = ids["chatbot"]
+    deps = demo.config["dependencies"]
+    answering = {dep["id"] for dep in deps if chatbot in dep["outputs"]
+                 and any(event in ("click", "submit") and target != ids["new-conversation"]
+                         for target, event in dep["targets"])}
+    assert len(answering) == 1 + len(UI["en"]["examples_by_role"]["student"])  # Ask/Enter, the examples
+    for trigger in ((ids["new-conversation"], "click"), (chatbot, "clear")):
+        cancelled = {fn for dep in deps if trigger in dep["targets"] for fn in dep["cancels"]}
+        assert cancelled == answering, trigger
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_the_header_carries_what_the_page_says_about_an_empty_box(lang: str) -> None:
+    """The page's script refuses an empty box itself (Gradio's refusal is an HTTP 422, an error in
+    the browser's console) and takes its message from the header, which follows the language."""
+    from assistant.ui.handlers import header_html
+
+    assert f'data-empty-question="{UI[lang]["question_empty"]}"' in header_html(lang)
+    assert _handlers().relabel(lang, "en", "student", "student", "vd", "", None)["header"] == header_html(lang)
+
+
 def test_the_checklist_role_follows_the_role_picked_on_the_ask_tab() -> None:
     updates = _handlers().role_changed("company", "auto", "nl")
     assert [u["value"] for u in updates[:-1]] == UI["nl"]["examples_by_role"]["company"]

@@ -48,7 +48,9 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
     with gr.Blocks(title="Stagecode hbo", analytics_enabled=False, delete_cache=(600, 600)) as demo:
         shown = gr.State("en")  # the interface language on screen (Auto follows the answers)
         header = gr.HTML(header_html("en"), js_on_load=None)
-        with gr.Tabs(selected="chat") as tabs:
+        # tabs too wide for the screen wrap onto a second row rather than go into a "more tabs"
+        # menu, which Gradio fills from measured widths and which a relabel could leave a tab in
+        with gr.Tabs(selected="chat", overflow_behavior="wrap") as tabs:
             with gr.Tab(ui["tab_chat"], id="chat", elem_id="tab-chat") as tab_chat:
                 with gr.Row():
                     role = gr.Radio(choices(ui["roles"], ROLES), value="student", label=ui["role"],
@@ -127,14 +129,17 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
         # Ask and Enter are one event, so while its answer runs the page sends neither again
         # (trigger_mode "once"); an example clicked meanwhile is its own event, which the
         # handlers ignore while the page's answer runs
-        then_relabel(gr.on([ask_btn.click, question.submit], answer_fn,
-                           [question, role, lang, chatbot, conv, shown, *extra], chat_out,
-                           validator=check, trigger_mode="once", **answering))
-        for btn in example_btns:
-            then_relabel(btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out,
-                                   **answering))
-        new_btn.click(h.new_conversation, [lang, shown], chat_out, **private)
-        chatbot.clear(h.new_conversation, [lang, shown], chat_out, **private)
+        asking = [gr.on([ask_btn.click, question.submit], answer_fn,
+                        [question, role, lang, chatbot, conv, shown, *extra], chat_out,
+                        validator=check, trigger_mode="once", **answering)]
+        asking += [btn.click(answer_fn, [btn, role, lang, chatbot, conv, shown, *extra], chat_out, **answering)
+                   for btn in example_btns]
+        for event in asking:
+            then_relabel(event)
+        # a new conversation cancels an answer still running: that answer (and the conversation
+        # it would hand back, the old one with its turns) never reaches the new, empty chat
+        new_btn.click(h.new_conversation, [lang, shown], chat_out, cancels=asking, **private)
+        chatbot.clear(h.new_conversation, [lang, shown], chat_out, cancels=asking, **private)
         role.change(h.role_changed, [role, lang, shown], [*example_btns, ch_role], **private)
         search.change(h.browse, [search, lang, shown], [browse, browse_note], **private)
         for control in (ch_role, ch_track):

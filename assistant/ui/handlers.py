@@ -30,9 +30,10 @@ def choices(mapping: dict[str, str], keys: tuple[str, ...]) -> list[tuple[str, s
 
 def header_html(lang: str) -> str:
     """The title and the notice; `data-lang` tells the page's script the language shown, which
-    it gives to <html lang>."""
+    it gives to <html lang>, and `data-empty-question` what it says when Ask finds the box empty."""
     ui = UI[lang]
-    return (f'<div class="sc-header" data-lang="{lang}"><h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1>'
+    return (f'<div class="sc-header" data-lang="{lang}" data-empty-question="{esc(ui["question_empty"])}">'
+            f'<h1 style="margin:0 0 .4rem 0">{esc(ui["title"])}</h1>'
             f'<div class="sc-notice">{esc(ui["notice"])}</div></div>')
 
 
@@ -129,7 +130,12 @@ class Handlers:
     def check(self, question: object, role: str, lang_choice: str) -> dict:
         """The question box's verdict before anything is answered (`Assistant.ask`'s own input
         check): an empty or too long question is refused with its message on the box, so it
-        adds no bubble to the chat and leaves the previous answer the latest one."""
+        adds no bubble to the chat and leaves the previous answer the latest one.
+
+        Gradio sends a refusal as HTTP 422, which the browser logs as an error, so the page's
+        script does not send an empty box at all (it says so on the box itself); this check
+        still refuses what the page cannot stop: text put in the box past its length limit by a
+        script, or a request not made by the page."""
         import gradio as gr
 
         try:

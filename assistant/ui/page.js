@@ -160,6 +160,30 @@
     const exportChat = event.target.closest(".sc-export-chat");
     if (exportChat && exportable()) { remember(); download(exportChat.dataset.file, chatMarkdown(exportChat)); }
   });
+  // Ask (or Enter) with nothing in the box sends nothing: the server would refuse it with HTTP
+  // 422, an error in the browser's console. The box says why, in the browser's own way, until
+  // the reader types. "Nothing" is what the server's cleaning leaves empty: white space and
+  // control, format and private-use characters.
+  const blank = /^[\s\p{Cc}\p{Cf}\p{Cs}\p{Co}]*$/u;
+  function refuseEmpty(event) {
+    const box = document.querySelector("#question textarea");
+    if (!box || !blank.test(box.value)) return;
+    event.preventDefault();
+    event.stopPropagation();  // Gradio's handlers of the button and the box never see it (this listener captures)
+    const header = document.querySelector(".sc-header[data-empty-question]");
+    box.setCustomValidity(header ? header.dataset.emptyQuestion : "");
+    box.reportValidity();
+  }
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("#ask")) refuseEmpty(event);
+  }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.target.closest
+        && event.target.closest("#question textarea")) refuseEmpty(event);
+  }, true);
+  document.addEventListener("input", (event) => {
+    if (event.target.closest && event.target.closest("#question textarea")) event.target.setCustomValidity("");
+  }, true);
   document.addEventListener("change", (event) => {
     const box = event.target.closest ? event.target.closest(".sc-tick") : null;
     if (box) sessionStorage.setItem("tick:" + box.dataset.key, box.checked ? "1" : "0");
