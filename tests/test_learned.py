@@ -422,6 +422,8 @@ def test_the_untrained_passes_are_valid_bank_files() -> None:
     folder = BANK.parent / "questions-next"
     passes = {q.pass_ for q in load_bank(folder, set(CORPUS.by_id))}
     assert passes == {p.stem for p in folder.glob("*.jsonl")} and len(passes) >= 4
+    turns = turns_folder(folder)
+    assert {q.pass_ for q in load_bank(turns, set(CORPUS.by_id), turns=True)} == {p.stem for p in turns.glob("*.jsonl")}
 
 
 def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank(assistant) -> None:
