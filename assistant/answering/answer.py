@@ -192,9 +192,12 @@ def compose(
         if not any(s.id in t["not_set"] for s in verdict.silent[:1]):  # its pointer says so itself
             notes.append(t["not_set"]["amount"])
     cites = [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in pids]
-    # a rule for the other track is cited too, after the rest, with a note that it does not apply
-    other = [pid for pid in other if pid not in pids]
-    cites += [citation(corpus, pid, lang, by_pid[pid].score) for pid in other]
+    # a rule for the other track is cited too, after the rest, with a note that it does not apply;
+    # a pay rule set aside brings the other one, so a pay question names both either way
+    if set(other) & set(PAY):
+        other = [*other, *PAY]
+    other = [pid for pid in dict.fromkeys(other) if pid not in pids]
+    cites += [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in other]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope = _scope(corpus, pids, other, track, lang)
     notes += [s.where(role, lang) for s in verdict.silent[:1]]
