@@ -105,10 +105,12 @@ class Assistant:
         if pid := ids.first_mentioned(q, self._ids):
             return [pid], None
         # an id-shaped name that does not exist ('3B.vd.9', 'def.foo') is not searched as words
+        # (named as the asker spelled it, where lower-casing kept the text's length)
+        spelled = question if len(question) == len(q) else q
         if m := ids.ID_SHAPE.search(q):
-            return [], question[m.start():m.end()]
+            return [], spelled[m.start():m.end()]
         if m := ids.LOOSE_ID.match(q):  # '4.5', '3B.dual.1' on their own: a mistyped id, not a question
-            return [], question[m.start(1):m.end(1)]
+            return [], spelled[m.start(1):m.end(1)]
         if m := ids.FOOTNOTE_NAME.search(q):
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
