@@ -84,30 +84,26 @@ def test_corpus_list_and_show(tmp_path: Path) -> None:
     assert run(["corpus", "check"], str(tmp_path)).returncode == 0
 
 
-def test_corpus_check_reads_the_safety_route_passes(tmp_path: Path) -> None:
-    """`corpus check` counts the safety-route questions and names a line that lacks its label."""
+@pytest.mark.parametrize(("folder", "counted", "line", "message"), [
+    ("safety", " safety-route questions",
+     '{"q": "racist jokes at work", "lang": "en", "role": "student", "kind": "answer", "ids": ["4.aanv.4"]}',
+     "p99.jsonl line 1"),
+    ("turns", " chat turns",
+     '{"q": "and for dual?", "lang": "en", "role": "student", "kind": "answer", "ids": ["3B.1"]}',
+     "message before it"),
+])
+def test_corpus_check_reads_the_safety_route_and_chat_turns_passes(tmp_path: Path, folder: str, counted: str,
+                                                                   line: str, message: str) -> None:
+    """`corpus check` counts the safety-route questions and the chat turns, and names a line that
+    lacks its safety label or the message before it."""
     ok = run(["corpus", "check"], str(tmp_path / "index"))
-    assert ok.returncode == 0 and " safety-route questions" in ok.stdout
+    assert ok.returncode == 0 and counted in ok.stdout
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("questions-next"))
-    (corpus / "questions" / "safety" / "p99.jsonl").write_text(
-        '{"q": "racist jokes at work", "lang": "en", "role": "student", "kind": "answer", "ids": ["4.aanv.4"]}\n',
-        encoding="utf-8")
+    (corpus / "questions" / folder / "p99.jsonl").write_text(line + "\n", encoding="utf-8")
     bad = run(["corpus", "check"], str(tmp_path / "index"), env={"STAGECODE_CORPUS_DIR": str(corpus)})
-    assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and "Traceback" not in bad.stderr
-
-
-def test_corpus_check_reads_the_chat_turns(tmp_path: Path) -> None:
-    """`corpus check` counts the chat turns and names a line without the message before it."""
-    ok = run(["corpus", "check"], str(tmp_path / "index"))
-    assert ok.returncode == 0 and " chat turns" in ok.stdout
-    corpus = tmp_path / "corpus"
-    shutil.copytree(ROOT / "corpus", corpus, ignore=shutil.ignore_patterns("questions-next"))
-    (corpus / "questions" / "turns" / "p99.jsonl").write_text(
-        '{"q": "and for dual?", "lang": "en", "role": "student", "kind": "answer", "ids": ["3B.1"]}\n',
-        encoding="utf-8")
-    bad = run(["corpus", "check"], str(tmp_path / "index"), env={"STAGECODE_CORPUS_DIR": str(corpus)})
-    assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and "message before it" in bad.stderr
+    assert bad.returncode == 2 and "p99.jsonl line 1" in bad.stderr and message in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
