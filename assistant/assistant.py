@@ -104,13 +104,12 @@ class Assistant:
         q = question.lower()
         if pid := ids.first_mentioned(q, self._ids):
             return [pid], None
-        # an id-shaped name that does not exist ('3B.vd.9', 'def.foo') is not searched as words
-        # (named as the asker spelled it, where lower-casing kept the text's length)
-        spelled = question if len(question) == len(q) else q
-        if m := ids.ID_SHAPE.search(q):
-            return [], spelled[m.start():m.end()]
-        if m := ids.LOOSE_ID.match(q):  # '4.5', '3B.dual.1' on their own: a mistyped id, not a question
-            return [], spelled[m.start(1):m.end(1)]
+        # an id-shaped name that does not exist ('3B.vd.9', 'def.foo') is not searched as words;
+        # both patterns ignore case, so the name is given as the asker spelled it
+        if m := ids.ID_SHAPE.search(question):
+            return [], m.group(0)
+        if m := ids.LOOSE_ID.match(question):  # '4.5', '3B.dual.1' on their own: a mistyped id, not a question
+            return [], m.group(1)
         if m := ids.FOOTNOTE_NAME.search(q):
             pid = f"fn.{m.group(1)}"
             return ([pid], None) if pid in self.corpus.by_id else ([], m.group(0))
