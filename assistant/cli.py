@@ -53,16 +53,18 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         return 1 if left else 0
     if args.action == "check":
         from assistant.answering.abstain import injection_misfires
-        from assistant.learn.bank import load_bank, route_folder, turns_folder
+        from assistant.learn.bank import load_bank, route_folder, short_folder, turns_folder
 
         bank = load_bank(corpus.files.bank, set(corpus.by_id))
         route = load_bank(route_folder(corpus.files.bank), set(corpus.by_id), safety_labels=True)
         turns = load_bank(turns_folder(corpus.files.bank), set(corpus.by_id), turns=True)
-        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank])
+        short = load_bank(short_folder(corpus.files.bank), set(corpus.by_id))
+        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank + short])
         for line in problems:
             print(line, file=sys.stderr)
         print(f"{len(corpus.provisions)} provisions, {len(bank)} bank questions, "
-              f"{len(route)} safety-route questions, {len(turns)} chat turns, {len(problems)} problems")
+              f"{len(route)} safety-route questions, {len(turns)} chat turns, {len(short)} short messages, "
+              f"{len(problems)} problems")
         return 1 if problems else 0
     if args.id not in corpus.by_id:
         print(f"error: no provision {args.id!r}; `stagecode corpus list` shows the ids", file=sys.stderr)

@@ -15,10 +15,20 @@ from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_FOLLOW_UP_WORDS, Conversation
 from assistant.corpus.corpus import load_corpus
 from assistant.errors import CorpusError
-from assistant.learn.bank import KINDS, MAX_CONTEXT, bank_hash, load_bank, route_folder, turns_folder
-from assistant.learn.model import LearnedModel
+from assistant.learn.bank import (
+    ANSWERED,
+    KINDS,
+    MAX_CONTEXT,
+    bank_hash,
+    load_bank,
+    route_folder,
+    short_folder,
+    turns_folder,
+)
+from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import PIECE, BankVectors
 from assistant.search.retrieve import Hit
+from assistant.text.tokens import word_count
 from assistant.training.store import expected_meta, shipped_path
 
 CORPUS = load_corpus()
@@ -261,7 +271,8 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
     again = LearnedModel.load(out)
     assert again.thresholds == pytest.approx(shipped.thresholds)
-    for part in ("cls", "ranker", "decide", "safety", "topic"):
+    for part in ("cls", "ranker", "decide", "safety", "topic", "reading", "decide_short"):
+        assert getattr(shipped, part) is not None
         for name in ("W", "b"):
             a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
             assert np.allclose(a, b, atol=1e-4), (part, name, float(np.abs(a - b).max()))
@@ -352,7 +363,9 @@ def _findings(safety: float, words: float, decision: str) -> object:
     (0.9, 0.9, "out_of_scope", ["safety"]),  # the safety model alone: the reporting point leads
     (0.1, 0.9, "out_of_scope", ["safety_also"]),  # with the word model: never refused either
     (0.1, 0.1, "answer", []),
-    (0.1, 0.9, "unrelated", ["unrelated"]),  # an unrelated message takes no route
+    (0.9, 0.1, "unrelated", ["unrelated"]),  # the safety model alone fires on code and logs too
+    (0.9, 0.9, "unrelated", ["safety"]),  # backed by the word model, an off-topic call is overruled
+    (0.1, 0.9, "injection", ["safety_also"]),
 ])
 def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words: float, decision: str,
                                                             reasons: list[str]) -> None:
@@ -360,7 +373,7 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
 
     thresholds = {"safety_min": 0.6, "safety_words_min": 0.5, "answer_min": 0.2}
     verdict = decide(_findings(safety, words, decision), CORPUS, thresholds)
-    assert verdict.reasons == reasons and verdict.abstain == (decision == "unrelated")
+    assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
 
 
 def test_the_word_model_gives_scikit_learns_probabilities() -> None:
@@ -444,7 +457,7 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-@pytest.mark.parametrize("folder", [route_folder, turns_folder])
+@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder])
 def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
     """A model trained before a safety-route or chat-turns pass changed is stale, like one
     trained on another bank."""
@@ -477,6 +490,61 @@ def test_the_turns_passes_are_kept_out_of_the_bank(assistant) -> None:
     assert sum(q.context is not None for q in turns) >= 100 and sum(q.after is not None for q in turns) >= 100
     assert not {q.pass_ for q in turns} & {q.pass_ for q in BANK_QUESTIONS}
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
+
+
+def test_the_short_message_passes_are_short_and_kept_out_of_the_bank(assistant) -> None:
+    short = load_bank(short_folder(BANK), set(CORPUS.by_id))
+    limit = assistant.retriever.model.thresholds["short_words"]
+    assert {q.kind for q in short} >= {"answer", "out_of_scope", "unrelated"} and len({q.pass_ for q in short}) >= 2
+    assert all(1 <= word_count(q.query) <= limit for q in short)
+    assert not {q.pass_ for q in short} & {q.pass_ for q in BANK_QUESTIONS}
+    assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
+
+
+def _constant(kind: str, features: int) -> Linear:
+    """A decision that always says `kind`, whatever it reads."""
+    b = np.where(np.array(KINDS) == kind, 10.0, -10.0).astype(np.float32)
+    return Linear(np.zeros((features, len(KINDS)), np.float32), b, np.zeros(features, np.float32),
+                  np.ones(features, np.float32))
+
+
+def test_a_short_message_is_decided_by_the_short_message_decision(tmp_path) -> None:
+    """Up to `short_words` words the short-message decision and its threshold decide; above,
+    the general ones. Both survive saving."""
+    shipped = LearnedModel.load(shipped_path("use-multilingual"))
+    n = shipped.decide.W.shape[0]
+    model = LearnedModel(shipped.cls, shipped.ranker, _constant("answer", n), shipped.safety, shipped.topic,
+                         None, {**shipped.thresholds, "short_words": 4, "answer_min": 0.2, "answer_min_short": 0.1},
+                         decide_short=_constant("unrelated", n))
+    model.save(tmp_path / "m.npz")
+    x = np.zeros((1, n), np.float32)
+    for m in (model, LearnedModel.load(tmp_path / "m.npz")):
+        for words, kind, threshold in ((1, "unrelated", 0.1), (4, "unrelated", 0.1), (5, "answer", 0.2)):
+            p, t = m.decision(x, words)
+            assert KINDS[int(p.argmax())] == kind and t == pytest.approx(threshold)
+    model.decide_short = None
+    assert KINDS[int(model.decision(x, 1)[0].argmax())] == "answer"
+
+
+def test_the_shipped_short_decision_refuses_fewer_short_messages_than_the_general_one(assistant) -> None:
+    """Each short-message pass, scored by a short decision fitted without it, loses fewer
+    answerable messages, and calls fewer open questions "not about the code", than the general
+    decision does on the same lines."""
+    figures = [m for name, m in assistant.retriever.model.meta["figures"].items()
+               if "(short)" in name and "general_false_abstention" in m]
+    assert len(figures) >= 2
+    assert all(m["false_abstention"] < m["general_false_abstention"] for m in figures)
+    assert all(m["as_unrelated"] <= m["general_as_unrelated"] for m in figures)
+
+
+def test_the_short_messages_the_code_answers_are_answered(assistant) -> None:
+    """The shipped model answers the short-message passes' answerable lines (at most one in a
+    hundred refused) and every safety line among them cites the reporting point."""
+    short = [q for q in load_bank(short_folder(BANK), set(CORPUS.by_id)) if q.kind in ANSWERED]
+    answers = [(q, assistant.ask(q.query, q.role or "student")) for q in short]
+    refused = [q.text for q, a in answers if a.abstained]
+    assert len(refused) <= len(short) / 100, refused
+    assert all("4.aanv.4" in ids(a) for q, a in answers if q.safety)
 
 
 @pytest.mark.parametrize("follows", [0.9, 0.1])

@@ -102,6 +102,13 @@ def turns_folder(folder: Path) -> Path:
     return folder / "turns"
 
 
+def short_folder(folder: Path) -> Path:
+    """Where the passes live that train the decision for short messages only (one to four
+    words, typed as into a search box): a vector of one word lies where no sentence of the
+    bank does, so a decision fitted on sentences reads it as noise."""
+    return folder / "short"
+
+
 def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False,
               turns: bool = False) -> list[BankQuestion]:
     """Every question of every pass file in `folder` (the pass is the file's name);
@@ -116,9 +123,10 @@ def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool =
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files, the safety route's and the chat turns': a learned model trained
-    on other data is stale."""
+    """Hash of the bank's files and those of its route-only, chat-turn and short-message passes:
+    a learned model trained on other data is stale."""
     h = hashlib.sha256()
-    for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder))]:
+    for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder)),
+                 *bank_files(short_folder(folder))]:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -41,6 +41,8 @@ class Linear:
 #: the arrays of a `Linear`, as saved
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
+#: parts a model trained without chat turns or short-message passes does not have
+OPTIONAL_PARTS = ("reading", "decide_short")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -59,6 +61,16 @@ class LearnedModel:
     #: whether a chat message leans on the one before it, from both readings of it (None: a
     #: model trained without chat turns, which reads follow-ups by the lexicon's openings)
     reading: Linear | None = None
+    #: the answer/abstain decision for a message of at most `thresholds["short_words"]` words,
+    #: trained on such messages (None: a model trained without short-message passes)
+    decide_short: Linear | None = None
+
+    def decision(self, decide_in: np.ndarray, n_words: int) -> tuple[np.ndarray, float]:
+        """The decision's class probabilities for one question and the answer threshold that
+        goes with them: a short message is decided by the model trained on short messages."""
+        if self.decide_short is not None and n_words <= self.thresholds.get("short_words", 0):
+            return self.decide_short.proba(decide_in)[0], self.thresholds["answer_min_short"]
+        return self.decide.proba(decide_in)[0], self.thresholds["answer_min"]
 
     def follows(self, reading_in: np.ndarray) -> float | None:
         """P(the message is to be read with the one before it); None without a reading model."""
@@ -76,8 +88,9 @@ class LearnedModel:
     def save(self, path: Path) -> None:
         arrays = {f"{part}.{name}": getattr(getattr(self, part), name)
                   for part in PARTS for name in LINEAR_ARRAYS}
-        if self.reading is not None:
-            arrays |= {f"reading.{name}": getattr(self.reading, name) for name in LINEAR_ARRAYS}
+        for part in OPTIONAL_PARTS:
+            if getattr(self, part) is not None:
+                arrays |= {f"{part}.{name}": getattr(getattr(self, part), name) for name in LINEAR_ARRAYS}
         if self.safety_words is not None:
             arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
             arrays["safety_words.bias"] = np.array(self.safety_words.bias)
@@ -101,11 +114,11 @@ class LearnedModel:
                 # stamp no longer fits, so it is retrained rather than used
                 words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
                          if "safety_words.terms" in data.files else None)
-                reading = linear("reading") if "reading.W" in data.files else None
+                optional = {part: linear(part) if f"{part}.W" in data.files else None for part in OPTIONAL_PARTS}
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, reading=reading)
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional)
 
     def fits(self, expected: dict) -> bool:
         """Whether the model was trained on the data, corpus and embedding model `expected` names."""

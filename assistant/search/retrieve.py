@@ -35,7 +35,7 @@ from assistant.learn.signals import (
 )
 from assistant.search.index import Index
 from assistant.text import lexicon
-from assistant.text.tokens import analyze, fold, words
+from assistant.text.tokens import analyze, fold, word_count, words
 
 _DUAAL = lexicon.pattern("track_words", "duaal")
 _VD = lexicon.pattern("track_words", "vd")
@@ -127,6 +127,8 @@ class Findings:
     reading: np.ndarray | None = None
     prob: np.ndarray | None = None
     vector: np.ndarray | None = None
+    #: the answer threshold of the model that decided (None: the general one)
+    answer_min: float | None = None
 
 
 @dataclass
@@ -174,12 +176,13 @@ class Retriever:
         tokens = analyze(query)
         bm25 = self.lexical_scores(tokens)
         bank = self._bank
-        sig = question_signals(q, self._entries, bank, bm25[None, :],
-                               np.array([len(words(query))], dtype=np.float32))
+        sig = question_signals(q, self._entries, bank, bm25[None, :], np.array([len(words(query))], dtype=np.float32))
         cls = self.model.cls.proba(q)
         prob = self.model.ranker.proba(rank_features(sig, cls, *self._fit(role, track)))
         decide_in = decide_input(sig, cls, prob, q)
-        decision = self.model.decide.proba(decide_in)[0]
+        # the choice of reading was trained on the general decision of each reading
+        general = self.model.decide.proba(decide_in)[0]
+        decision, answer_min = self.model.decision(decide_in, word_count(query))
         safety, safety_words = self.model.safety_score(safety_input(decide_in, prob), query)
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
@@ -196,7 +199,8 @@ class Retriever:
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, safety_words, topic,
-                        float(dense.max()), same_as, reading_part(decide_in, decision[None, :]), prob, q)
+                        float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
+                        answer_min)
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

@@ -33,6 +33,11 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
 
 
+def word_count(text: str) -> int:
+    """How many words a text has, stop words included: how long it looks to whoever typed it."""
+    return len(_WORD.findall(text))
+
+
 def analyze(text: str) -> list[str]:
     """BM25 tokens: each word's Dutch and English stems (the text may be either language)."""
     nl, en = _stemmers()

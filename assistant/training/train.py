@@ -8,7 +8,9 @@ pass scored by models trained on the other passes. Passes written for the safety
 (`corpus/questions/safety/`) join the safety model's training in every fold, read through that
 fold's models, and are scored by a safety model trained on the bank alone. Passes of two-message
 chats (`corpus/questions/turns/`) train the reading model only, each message read alone and with
-the one before it through the final models, and are scored pass by pass. Deterministic: fixed
+the one before it through the final models, and are scored pass by pass. Passes of short
+messages (`corpus/questions/short/`) train, with the bank's own short questions, the decision for
+messages of a few words, scored pass by pass beside the general decision. Deterministic: fixed
 solver and seed, no shuffling, so the same bank and embedding model give the same arrays.
 """
 
@@ -23,7 +25,16 @@ from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
-from assistant.learn.bank import ANSWERED, KINDS, BankQuestion, joined, load_bank, route_folder, turns_folder
+from assistant.learn.bank import (
+    ANSWERED,
+    KINDS,
+    BankQuestion,
+    joined,
+    load_bank,
+    route_folder,
+    short_folder,
+    turns_folder,
+)
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
     FIELD_GROUPS,
@@ -42,9 +53,12 @@ from assistant.learn.signals import (
 from assistant.learn.words import WordModel, fit_words
 from assistant.search.embeddings import embed_queries
 from assistant.search.retrieve import TermScores, question_track
-from assistant.text.tokens import analyze, words
+from assistant.text.tokens import analyze, word_count, words
 
 SEED = 0
+#: a message of at most this many words (stop words included) is decided by the short-message
+#: decision: one to four words is how the short-message passes were asked to be written
+SHORT_WORDS = 4
 
 
 def entry_vectors(corpus: Corpus, embeddings: object) -> Entries:
@@ -112,6 +126,8 @@ class Data(Questions):
     #: the message before it
     turns: list[BankQuestion] | None = None
     readings: tuple[Questions, Questions] | None = None
+    #: the passes of short messages that train the short-message decision only
+    short: Questions | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -134,7 +150,8 @@ def _readings(turns: list[BankQuestion]) -> tuple[list[BankQuestion], list[BankQ
 
 
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
-            route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None) -> Data:
+            route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None,
+            short: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
@@ -145,7 +162,8 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
     readings = (tuple(_questions(corpus, r, embeddings, terms) for r in _readings(turns)) if turns else None)
     return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
                 bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
-                turns or None, readings)  # type: ignore[arg-type]
+                turns or None, readings,
+                _questions(corpus, short, embeddings, terms) if short else None)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -291,8 +309,72 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         thresholds |= reading_thresholds
         figures |= turn_figures
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
-    return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading),
+    decide_short = None
+    if data.short:
+        decide_short, short_thresholds, short_figures = fit_short_decision(
+            data, Xd, yd, decide_oof, cls, ranker, decide, thresholds["answer_min"], C_decide)
+        thresholds |= short_thresholds
+        figures |= short_figures
+        log(f"short-message decision: {time.perf_counter() - t0:.1f} s")
+    return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
+                         decide_short), figures)
+
+
+def fit_short_decision(data: Data, Xd: np.ndarray, yd: np.ndarray, decide_oof: np.ndarray, cls: Linear,
+                       ranker: Linear, decide: Linear, answer_min: float,
+                       C: float) -> tuple[Linear, dict[str, float], dict]:
+    """The decision for messages of at most `SHORT_WORDS` words, fitted on the bank's short
+    questions (their out-of-pass inputs) and the short-message passes (read through the final
+    models, which never saw them). Each pass is scored by a short decision fitted on the
+    others, beside the general decision on the same lines; the threshold is chosen on those
+    predictions as the general one is."""
+    assert data.short is not None
+    sh = data.short
+    s = question_signals(sh.vecs, data.entries, data.bank_vectors, sh.bm25, sh.n_words)
+    c = cls.proba(sh.vecs)
+    p = ranker.proba(rank_features(s, c, *sh.context))
+    X_short = decide_input(s, c, p, sh.vecs)
+    mine = np.array([i for i, q in enumerate(data.bank) if word_count(q.query) <= SHORT_WORDS], dtype=int)
+    X = np.concatenate([Xd[mine], X_short])
+    y = np.concatenate([yd[mine], [KINDS.index(q.kind) for q in sh.bank]])
+    names = [data.bank[i].pass_ for i in mine] + [f"{q.pass_} (short)" for q in sh.bank]
+    group = np.unique(names, return_inverse=True)[1]
+    answered = np.isin(y, [KINDS.index(k) for k in ANSWERED])
+    oof = np.zeros((len(y), len(KINDS)), dtype=np.float32)
+    for g in np.unique(group):
+        rows = group != g
+        d, classes = _fit_linear(X[rows], y[rows], C, decision_weights(y[rows]))
+        oof[group == g] = _widen(d, classes, len(KINDS)).proba(X[group == g])
+    general = np.concatenate([decide_oof[mine], decide.proba(X_short)])
+    threshold = abstention_threshold(oof, answered)
+    d, classes = _fit_linear(X, y, C, decision_weights(y))
+    figures = {}
+    for name in [*sorted(set(names)), "all"]:
+        rows = np.array([name in ("all", n) for n in names])
+        figures[f"{name} (≤{SHORT_WORDS} words)"] = {
+            "n": int(rows.sum()),
+            **short_figures(oof[rows], y[rows], threshold, ""),
+            **short_figures(general[rows], y[rows], answer_min, "general_"),
+        }
+    return (_widen(d, classes, len(KINDS)), {"short_words": float(SHORT_WORDS), "answer_min_short": threshold},
             figures)
+
+
+def short_figures(decide: np.ndarray, y: np.ndarray, t: float, prefix: str) -> dict[str, float]:
+    """Abstention figures of one decision on short messages, and how often a question the code
+    leaves open is refused as not about the code at all (`as_unrelated`)."""
+    answered = np.isin(y, [KINDS.index(k) for k in ANSWERED])
+    refused = _abstains(decide, t)
+    open_ = y == KINDS.index("out_of_scope")
+    as_unrelated = refused & (decide[:, 2:].argmax(axis=1) + 2 != KINDS.index("out_of_scope"))
+
+    def mean(x: np.ndarray) -> float:
+        return float(x.mean()) if len(x) else 0.0
+
+    return {f"{prefix}abstention_accuracy": mean(refused != answered),
+            f"{prefix}false_abstention": mean(refused[answered]),
+            f"{prefix}missed_abstention": mean(~refused[~answered]),
+            f"{prefix}as_unrelated": mean(as_unrelated[open_])}
 
 
 def turn_readings(data: Data, cls: Linear, ranker: Linear, decide: Linear,
@@ -430,8 +512,14 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
                 f1.append(2 * hit / (len(cited) + len(g)))
             if np.mean(f1) > best[0]:
                 best = (float(np.mean(f1)), min_prob, ratio)
-    # accuracy is flat over a range of thresholds: of those within one standard error of the
-    # best, take the one that refuses the fewest answerable questions
+    return {"cite_min": best[1], "cite_ratio": best[2], "answer_min": abstention_threshold(decide, answered),
+            "safety_min": f2_threshold(safety, ys, labelled)}
+
+
+def abstention_threshold(decide: np.ndarray, answered: np.ndarray) -> float:
+    """The answer threshold with the best accuracy and false abstention at most 3%: accuracy is
+    flat over a range of thresholds, so of those within one standard error of the best, the one
+    that refuses the fewest answerable questions."""
     scored = []
     for t in np.linspace(0.05, 0.95, 91):
         a = _abstains(decide, t)
@@ -439,9 +527,7 @@ def choose_thresholds(rank: np.ndarray, gold: np.ndarray, answered: np.ndarray, 
             scored.append((float((a == ~answered).mean()), float(a[answered].mean()), float(t)))
     top = max(acc for acc, _, _ in scored) if scored else 0.0
     se = (top * (1 - top) / len(answered)) ** 0.5
-    abst = min(((false, t) for acc, false, t in scored if acc >= top - se), default=(0.0, 0.5))
-    return {"cite_min": best[1], "cite_ratio": best[2], "answer_min": abst[1],
-            "safety_min": f2_threshold(safety, ys, labelled)}
+    return min(((false, t) for acc, false, t in scored if acc >= top - se), default=(0.0, 0.5))[1]
 
 
 def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> float:
@@ -533,12 +619,14 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     bank = load_bank(bank_dir, set(corpus.by_id))
     route = load_bank(route_folder(bank_dir), set(corpus.by_id), safety_labels=True)
     turns = load_bank(turns_folder(bank_dir), set(corpus.by_id), turns=True)
+    short = load_bank(short_folder(bank_dir), set(corpus.by_id))
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
-        f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading")
+        f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
+        f"{len(short)} short messages for the short-message decision")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings, route, turns)
+        data = prepare(corpus, bank, embeddings, route, turns, short)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -560,7 +648,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
-        if "reading_accuracy" in m:
+        if "reading_accuracy" in m or "general_abstention_accuracy" in m:
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
@@ -579,6 +667,19 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
                   "| pass | " + " | ".join(cols) + " | n |", "|---|" + "---|" * (len(cols) + 1)]
         lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {int(m['n'])} |"
                   for name, m in turns.items()]
+    short = {name: m for name, m in figures.items() if "general_abstention_accuracy" in m}
+    if short:
+        cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
+        lines += ["", f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
+                  "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
+                  "passes, beside the general decision (`general_*`, itself out of pass) on the same lines. "
+                  "`as_unrelated`: a question the code leaves open, refused as not about the code at all "
+                  "instead of with where to look. The threshold `answer_min_short` was chosen on these "
+                  "predictions.", "",
+                  "| pass | " + " | ".join([*cols, *(f"general_{c}" for c in cols)]) + " | n |",
+                  "|---|" + "---|" * (2 * len(cols) + 1)]
+        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in [*cols, *(f"general_{c}" for c in cols)])
+                  + f" | {int(m['n'])} |" for name, m in short.items()]
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model blended with the word model, all passes: recall "
