@@ -59,14 +59,18 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         d = {k: float(k == kind) for k in d}
         if safety:
             return Verdict(False, ["safety"])
+    answer_min = thresholds["answer_min"] if findings.answer_min is None else findings.answer_min
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
     silent = [topic] if topic else []
+    # the safety model alone also fires on code, logs and jokes, which the decision calls off
+    # topic; with the word model's backing such a message is a safety case all the same
     off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
-    if findings.safety >= thresholds["safety_min"] and not off_topic:
+    backed = findings.safety_words >= thresholds["safety_words_min"]
+    if findings.safety >= thresholds["safety_min"] and (backed or not off_topic):
         return Verdict(False, ["safety"])
-    if findings.safety_words >= thresholds["safety_words_min"] and not off_topic:
+    if backed:
         return Verdict(False, ["safety_also"])
-    if d["answer"] + d["list"] < thresholds["answer_min"]:
+    if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":
             return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
@@ -75,7 +79,7 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(False, ["list"])
     # answered, but as likely to be about the open topic as a refusal would need: say where
     # that part is settled instead
-    if topic and d["out_of_scope"] >= thresholds["answer_min"]:
+    if topic and d["out_of_scope"] >= answer_min:
         return Verdict(False, [f"silent:{topic.id}"], silent)
     return Verdict(False)
 
