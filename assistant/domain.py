@@ -12,6 +12,8 @@ LANGUAGES = ("nl", "en")
 
 #: the audience a role's questions concern (staff work for the school)
 ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
+#: the role whose checklist lists an audience's obligations
+AUDIENCE_ROLE = {audience: role for role, audience in ROLE_AUDIENCE.items()}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ class Verdict:
     abstain: bool
     reasons: list[str] = field(default_factory=list)
     silent: list[SilentTopic] = field(default_factory=list)
+    #: for a list: whose obligations are asked for (None: the asker's own)
+    party: str | None = None
 
 
 def is_injection(question: str) -> bool:
@@ -76,7 +78,7 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
             return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
         return Verdict(True, [kind])
     if d["list"] > d["answer"]:
-        return Verdict(False, ["list"])
+        return Verdict(False, ["list"], party=findings.party)
     # answered, but as likely to be about the open topic as a refusal would need: say where
     # that part is settled instead
     if topic and d["out_of_scope"] >= answer_min:

@@ -12,7 +12,7 @@ from assistant.answering.abstain import Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
 from assistant.corpus.corpus import Corpus
-from assistant.domain import Answer, Citation
+from assistant.domain import AUDIENCE_ROLE, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit
 
 MAX_CITATIONS = 3
@@ -129,18 +129,20 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
-                 track: str | None) -> Answer:
-    """Every provision that concerns the asker's party, in the phase the question is about
-    (the phase most of its best hits share), each cited."""
+                 track: str | None, party: str | None = None) -> Answer:
+    """Every provision that concerns the party asked about (the asker's own unless `party`
+    says otherwise), in the phase the question is about (the phase most of its best hits
+    share), each cited and summarised in the asker's voice."""
     t = TEXTS[lang]
-    groups = checklist(corpus, role, track)
+    party = party or ROLE_AUDIENCE[role]
+    groups = checklist(corpus, AUDIENCE_ROLE[party], track)
     phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
     phase = max(set(phases), key=phases.count) if phases else None
     if phase in groups and phases.count(phase) >= 2 and phase != "general":
         groups = {phase: groups[phase]}
-        intro = _voiced(t["list_intro"], role).format(phase=t["list_phase"][phase])
+        intro = t["list_intro"][role][party].format(phase=t["list_phase"][phase])
     else:
-        intro = _voiced(t["list_intro"], role).format(phase="")
+        intro = t["list_intro"][role][party].format(phase="")
     cites: list[Citation] = []
     lines = [intro]
     for ph, ids in groups.items():
@@ -172,7 +174,7 @@ def compose(
     if verdict.abstain:
         return _abstained(question, lang, role, hits, verdict, corpus, track)
     if "list" in verdict.reasons:
-        return _list_answer(question, lang, role, hits, corpus, track)
+        return _list_answer(question, lang, role, hits, corpus, track, verdict.party)
 
     chosen, other = select(hits, corpus, track, cite_min, cite_ratio)
     by_pid = {h.pid: h for h in hits}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.domain import AUDIENCES
 from assistant.errors import IndexBuildError
 from assistant.learn.words import WordModel
 
@@ -41,8 +42,8 @@ class Linear:
 #: the arrays of a `Linear`, as saved
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
-#: parts a model trained without chat turns or short-message passes does not have
-OPTIONAL_PARTS = ("reading", "decide_short")
+#: parts a model trained without chat turns, short-message passes or list questions does not have
+OPTIONAL_PARTS = ("reading", "decide_short", "party")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -64,6 +65,9 @@ class LearnedModel:
     #: the answer/abstain decision for a message of at most `thresholds["short_words"]` words,
     #: trained on such messages (None: a model trained without short-message passes)
     decide_short: Linear | None = None
+    #: whose obligations a list question asks for (columns: `AUDIENCES`), which need not be the
+    #: asker's: a coordinator may ask what a company must arrange (None: the asker's own)
+    party: Linear | None = None
 
     def decision(self, decide_in: np.ndarray, n_words: int) -> tuple[np.ndarray, float]:
         """The decision's class probabilities for one question and the answer threshold that
@@ -71,6 +75,10 @@ class LearnedModel:
         if self.decide_short is not None and n_words <= self.thresholds.get("short_words", 0):
             return self.decide_short.proba(decide_in)[0], self.thresholds["answer_min_short"]
         return self.decide.proba(decide_in)[0], self.thresholds["answer_min"]
+
+    def party_of(self, party_in: np.ndarray) -> str | None:
+        """The party a list question is about; None without a party model."""
+        return None if self.party is None else AUDIENCES[int(self.party.proba(party_in)[0].argmax())]
 
     def follows(self, reading_in: np.ndarray) -> float | None:
         """P(the message is to be read with the one before it); None without a reading model."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.corpus.corpus import Corpus
-from assistant.domain import ROLE_AUDIENCE
+from assistant.domain import ROLE_AUDIENCE, ROLES
 from assistant.learn.bank import KINDS, BankQuestion
 
 #: entry fields of the index, grouped into the similarity features a provision gets
@@ -296,3 +296,10 @@ def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np
         match.append(float(bool(track and p.track == track)))
         other.append(float(bool(track and p.track not in ("all", track) and not mentions_other)))
     return np.array(aud), np.array(match), np.array(other)
+
+
+def party_input(qvecs: np.ndarray, roles: list[str | None]) -> np.ndarray:
+    """What the choice of party for a list question reads: the question vector and who asks
+    (a one-hot of the role; none for an unknown role)."""
+    asker = np.array([[float(r == role) for role in ROLES] for r in roles], dtype=np.float32).reshape(-1, len(ROLES))
+    return np.concatenate([qvecs.astype(np.float32), asker], axis=1)

@@ -27,6 +27,7 @@ from assistant.learn.signals import (
     decide_input,
     entries_from,
     fit_context,
+    party_input,
     question_signals,
     rank_features,
     reading_input,
@@ -129,6 +130,8 @@ class Findings:
     vector: np.ndarray | None = None
     #: the answer threshold of the model that decided (None: the general one)
     answer_min: float | None = None
+    #: whose obligations the question asks for, if it asks for a list (None: the asker's own)
+    party: str | None = None
 
 
 @dataclass
@@ -200,7 +203,7 @@ class Retriever:
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, safety_words, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min)
+                        answer_min, self.model.party_of(party_input(q, [role])))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
+from assistant.domain import AUDIENCES, ROLE_AUDIENCE
 from assistant.learn.bank import (
     ANSWERED,
     KINDS,
@@ -44,6 +45,7 @@ from assistant.learn.signals import (
     decide_input,
     entries_from,
     fit_context,
+    party_input,
     question_signals,
     rank_features,
     reading_input,
@@ -309,6 +311,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         thresholds |= reading_thresholds
         figures |= turn_figures
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
+    party, party_figures = fit_party(data, C_cls)
+    figures |= party_figures
     decide_short = None
     if data.short:
         decide_short, short_thresholds, short_figures = fit_short_decision(
@@ -317,7 +321,32 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short), figures)
+                         decide_short, party), figures)
+
+
+def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
+    """Whose obligations a list question asks for, from the question vector and who asks,
+    fitted on the bank's list questions; each pass scored by a model fitted on the others,
+    beside taking the asker's own party. None when the bank has no such questions."""
+    rows = np.array([i for i, q in enumerate(data.bank) if q.kind == "list" and q.party in AUDIENCES], dtype=int)
+    if not len(rows):
+        return None, {}
+    X = party_input(data.vecs[rows], [data.bank[i].role for i in rows])
+    y = np.array([AUDIENCES.index(data.bank[i].party) for i in rows])
+    asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(data.bank[i].role or "", "student")) for i in rows])
+    names = np.array([data.bank[i].pass_ for i in rows])
+    predicted = np.zeros(len(rows), dtype=int)
+    for name in np.unique(names):
+        fit = names != name
+        m, classes = _fit_linear(X[fit], y[fit], C, scale=False)
+        predicted[names == name] = _widen(m, classes, len(AUDIENCES)).proba(X[names == name]).argmax(axis=1)
+    figures = {}
+    for name in [*np.unique(names).tolist(), "all"]:
+        pick = np.ones(len(rows), dtype=bool) if name == "all" else names == name
+        figures[f"{name} (lists)"] = {"n": int(pick.sum()), "party_accuracy": float((predicted[pick] == y[pick]).mean()),
+                                      "asker_accuracy": float((asker[pick] == y[pick]).mean())}
+    m, classes = _fit_linear(X, y, C, scale=False)
+    return _widen(m, classes, len(AUDIENCES)), figures
 
 
 def fit_short_decision(data: Data, Xd: np.ndarray, yd: np.ndarray, decide_oof: np.ndarray, cls: Linear,
@@ -648,7 +677,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
-        if "reading_accuracy" in m or "general_abstention_accuracy" in m:
+        if "reading_accuracy" in m or "general_abstention_accuracy" in m or "party_accuracy" in m:
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
@@ -667,6 +696,14 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
                   "| pass | " + " | ".join(cols) + " | n |", "|---|" + "---|" * (len(cols) + 1)]
         lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {int(m['n'])} |"
                   for name, m in turns.items()]
+    lists = {name: m for name, m in figures.items() if "party_accuracy" in m}
+    if lists:
+        lines += ["", "Whose obligations a list question asks for (the student's, the company's or the school's): "
+                  "each pass's list questions scored by a party model fitted on the other passes, beside "
+                  "taking the asker's own party (`asker_accuracy`).", "",
+                  "| pass | party_accuracy | asker_accuracy | n |", "|---|---|---|---|"]
+        lines += [f"| {name} | {m['party_accuracy']:.3f} | {m['asker_accuracy']:.3f} | {int(m['n'])} |"
+                  for name, m in lists.items()]
     short = {name: m for name, m in figures.items() if "general_abstention_accuracy" in m}
     if short:
         cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
