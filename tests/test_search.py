@@ -77,3 +77,11 @@ def test_fold_fast_path_for_ascii_equals_decomposing() -> None:
 
     for text in QUESTIONS + EDGE + ["Oriënteert", "ÉÉN", "ﬁnal", "Ⅻ"]:
         assert fold(text) == slow(text), text
+
+
+@pytest.mark.parametrize(("text", "n"), [("VOG", 1), ("Wie Betaalt Mijn VOG?", 4), ("Één stagiair", 2), ("?", 0),
+                                         ("  reiskosten\n", 1)])
+def test_a_message_is_as_long_as_its_words_stop_words_and_capitals_included(text: str, n: int) -> None:
+    from assistant.text.tokens import word_count
+
+    assert word_count(text) == n

@@ -35,7 +35,7 @@ def words(text: str) -> list[str]:
 
 def word_count(text: str) -> int:
     """How many words a text has, stop words included: how long it looks to whoever typed it."""
-    return len(_WORD.findall(text))
+    return len(_WORD.findall(fold(text)))
 
 
 def analyze(text: str) -> list[str]:
