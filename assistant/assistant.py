@@ -146,16 +146,22 @@ class Assistant:
         conversation: Conversation | None = None,
         on_token: Callable[[str], None] | None = None,
         llm: bool = True,
+        reader: str | None = None,
     ) -> Answer:
         """Answer one question; with a conversation, resolve follow-ups and record the turn.
+
+        `reader`: the language the asker reads in (the app's interface), for a message of a word
+        or two that opens a chat, whose own language says too little ("vog", "discriminatie").
 
         With a generator (and `llm`), an answered question is rewritten by the language model,
         its text chunks passed to `on_token` as they come, and checked by the citation guard.
         """
         q = validate(question, role, lang)
         last = conversation.last if conversation is not None else None
-        # a bare id or a word or two says too little about its language: the chat's wins
-        detected = last.language if last is not None and len(q.split()) <= 2 else detect(q)
+        # a bare id or a word or two says too little about its language: the chat's wins, else
+        # the one the asker reads in
+        known = last.language if last is not None else reader
+        detected = known if known in LANGUAGES and len(q.split()) <= 2 else detect(q)
         if lang is None and detected not in LANGUAGES:
             return compose_text(Answer(q, "en", "", True, [], role, [f"language:{detected}"], lead=OTHER_LANGUAGE))
         language = lang or detected

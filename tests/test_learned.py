@@ -244,6 +244,19 @@ def test_a_bare_id_follows_the_conversations_language(assistant) -> None:
     assert a.language == "en" and ids(a) == ["3B.vd.4"]
 
 
+@pytest.mark.parametrize("reader", ["nl", "en"])
+def test_a_word_or_two_that_opens_a_chat_is_answered_in_the_readers_language(assistant, reader: str) -> None:
+    """Whoever types "discriminatie" or "vog" reads the answer in the language of the page; a
+    sentence keeps its own language, and a chat's language comes before the page's."""
+    for word in ("discriminatie", "vog"):
+        a = assistant.ask(word, reader=reader)
+        assert a.language == reader and a.citations
+    assert assistant.ask("Who pays for my certificate of conduct?", reader="nl").language == "en"
+    chat = Conversation()
+    assistant.ask("Who pays for my certificate of conduct?", conversation=chat)
+    assert assistant.ask("vog", conversation=chat, reader="nl").language == "en"
+
+
 def test_a_long_chat_searches_a_bounded_text(assistant) -> None:
     chat = Conversation()
     first = assistant.ask(

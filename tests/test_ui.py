@@ -180,9 +180,11 @@ class StubAssistant:
 
     def __init__(self, *answers: Answer | Exception) -> None:
         self.corpus, self.answers = CORPUS, list(answers)
+        self.readers: list[str | None] = []
 
     def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
-            on_token: object = None, llm: bool = True) -> Answer:
+            on_token: object = None, llm: bool = True, reader: str | None = None) -> Answer:
+        self.readers.append(reader)
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -215,6 +217,13 @@ def test_the_sources_panel_empties_after_an_answer_that_cites_nothing_and_a_rela
     assert UI["nl"]["no_cited"] in h.relabel("nl", "en", "student", "student", "vd", "", conv)["sources"]
     _, fresh, sources, _, _ = h.new_conversation("auto", "en")
     assert UI["en"]["no_sources"] in sources and UI["en"]["no_sources"] in _panel_after_relabel(h, fresh)
+
+
+@pytest.mark.parametrize(("choice", "shown", "reader"), [("auto", "nl", "nl"), ("auto", "en", "en"), ("nl", "en", "nl")])
+def test_the_chat_tells_the_assistant_which_language_the_page_is_read_in(choice: str, shown: str, reader: str) -> None:
+    h = _handlers(TRAVEL)
+    h.respond("vog", "student", choice, [], None, shown)
+    assert h.assistant.readers == [reader]
 
 
 def test_when_nothing_was_answered_the_panel_keeps_the_previous_answers_sources_and_names_it() -> None:

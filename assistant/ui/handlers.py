@@ -89,8 +89,8 @@ class Handlers:
             conv.answering = False
 
     def ask(self, question: object, role: str, lang: str | None, conv: Conversation | None,
-            on_token: Any = None, llm: bool = True) -> Answer:
-        return self.assistant.ask(question, role, lang, conv, on_token=on_token, llm=llm)
+            on_token: Any = None, llm: bool = True, reader: str | None = None) -> Answer:
+        return self.assistant.ask(question, role, lang, conv, on_token=on_token, llm=llm, reader=reader)
 
     def api_ask(self, question: str, role: str = "student", lang: str = "auto") -> dict:
         """Answer one question about the Stagecode hbo, citing its provisions.
@@ -181,7 +181,8 @@ class Handlers:
         if user.strip():
             history.append({"role": "user", "content": user})
         try:
-            answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm)
+            # a word or two says little of its language: the one the page is read in decides
+            answer = self.ask(question, role, answer_lang(lang_choice), conv, on_token, llm, reader=shown)
         except InputError as exc:
             warning = {"role": "assistant", "content": as_message(f"⚠ {exc}")}
             if not history or history[-1] != warning:  # pressing Ask again on the same mistake: once
