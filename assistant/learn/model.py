@@ -69,12 +69,14 @@ class LearnedModel:
     #: asker's: a coordinator may ask what a company must arrange (None: the asker's own)
     party: Linear | None = None
 
-    def decision(self, decide_in: np.ndarray, n_words: int) -> tuple[np.ndarray, float]:
+    def decision(self, decide_in: np.ndarray, n_words: int,
+                 general: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """The decision's class probabilities for one question and the answer threshold that
-        goes with them: a short message is decided by the model trained on short messages."""
+        goes with them: a short message is decided by the model trained on short messages.
+        `general`: the general decision's probabilities, when the caller has them already."""
         if self.decide_short is not None and n_words <= self.thresholds.get("short_words", 0):
             return self.decide_short.proba(decide_in)[0], self.thresholds["answer_min_short"]
-        return self.decide.proba(decide_in)[0], self.thresholds["answer_min"]
+        return (self.decide.proba(decide_in)[0] if general is None else general), self.thresholds["answer_min"]
 
     def party_of(self, party_in: np.ndarray) -> str | None:
         """The party a list question is about; None without a party model."""

@@ -185,7 +185,7 @@ class Retriever:
         decide_in = decide_input(sig, cls, prob, q)
         # the choice of reading was trained on the general decision of each reading
         general = self.model.decide.proba(decide_in)[0]
-        decision, answer_min = self.model.decision(decide_in, word_count(query))
+        decision, answer_min = self.model.decision(decide_in, word_count(query), general)
         safety, safety_words = self.model.safety_score(safety_input(decide_in, prob), query)
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
