@@ -14,12 +14,14 @@ from assistant.answering.answer import PAY, TEXTS, compose
 from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_FOLLOW_UP_WORDS, Conversation
 from assistant.corpus.corpus import load_corpus
+from assistant.domain import AUDIENCE_ROLE, AUDIENCES, ROLE_AUDIENCE
 from assistant.errors import CorpusError
 from assistant.learn.bank import (
     ANSWERED,
     KINDS,
     MAX_CONTEXT,
     bank_hash,
+    lists_folder,
     load_bank,
     route_folder,
     short_folder,
@@ -146,8 +148,6 @@ def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
 def test_a_list_about_another_party_lists_that_partys_provisions_in_the_askers_voice(role: str, party: str) -> None:
     """"What must the company arrange?" asked by a coordinator lists the company's provisions,
     introduced and summarised for the coordinator."""
-    from assistant.domain import AUDIENCE_ROLE
-
     for lang in ("nl", "en"):
         a = compose("?", lang, role, [], Verdict(False, ["list"], party=party), CORPUS, None)
         listed = [pid for group in checklist(CORPUS, AUDIENCE_ROLE[party], None).values() for pid in group]
@@ -158,9 +158,23 @@ def test_a_list_about_another_party_lists_that_partys_provisions_in_the_askers_v
 
 def test_the_shipped_party_model_names_the_party_better_than_the_askers_role(assistant) -> None:
     """Out of pass, the party model names whose obligations a list question asks for more often
-    than taking the asker's own party does."""
-    lists = assistant.retriever.model.meta["figures"]["all (lists)"]
+    than taking the asker's own party does, on the bank's list questions and on each party-only pass."""
+    figures = assistant.retriever.model.meta["figures"]
+    lists = figures["all (lists)"]
     assert lists["n"] >= 200 and lists["party_accuracy"] > lists["asker_accuracy"]
+    side = {q.pass_ for q in load_bank(lists_folder(BANK), set(CORPUS.by_id))}
+    assert side and all(figures[f"{name} (lists)"]["party_accuracy"] > figures[f"{name} (lists)"]["asker_accuracy"]
+                        for name in side)
+
+
+def test_the_party_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
+    """The passes of `lists/` are list questions, most about another party than the asker's, and
+    train the party model only: the index's bank has none of them."""
+    side = load_bank(lists_folder(BANK), set(CORPUS.by_id))
+    assert side and all(q.kind == "list" and q.party for q in side)
+    assert sum(q.party != ROLE_AUDIENCE[q.role] for q in side) > len(side) / 2
+    assert not {q.pass_ for q in side} & {q.pass_ for q in BANK_QUESTIONS}
+    assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
 
 
 @pytest.mark.parametrize("question", [
@@ -491,7 +505,7 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder])
+@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder])
 def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
     """A model trained before a safety-route or chat-turns pass changed is stale, like one
     trained on another bank."""
@@ -561,8 +575,6 @@ def test_a_short_message_is_decided_by_the_short_message_decision(tmp_path) -> N
 
 
 def test_the_party_model_survives_saving(tmp_path) -> None:
-    from assistant.domain import AUDIENCES
-
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
     assert shipped.party is not None
     n = shipped.party.W.shape[0]

@@ -109,6 +109,13 @@ def short_folder(folder: Path) -> Path:
     return folder / "short"
 
 
+def lists_folder(folder: Path) -> Path:
+    """Where the passes live that train the choice of party for a list question only: mostly
+    list questions about another party than the asker's, a share that would tilt the ranker
+    and the answer decision if they joined the bank (the README has the measurements)."""
+    return folder / "lists"
+
+
 def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False,
               turns: bool = False) -> list[BankQuestion]:
     """Every question of every pass file in `folder` (the pass is the file's name);
@@ -123,10 +130,10 @@ def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool =
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files and those of its route-only, chat-turn and short-message passes:
-    a learned model trained on other data is stale."""
+    """Hash of the bank's files and those of its route-only, chat-turn, short-message and
+    party-only passes: a learned model trained on other data is stale."""
     h = hashlib.sha256()
     for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder)),
-                 *bank_files(short_folder(folder))]:
+                 *bank_files(short_folder(folder)), *bank_files(lists_folder(folder))]:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -31,6 +31,7 @@ from assistant.learn.bank import (
     KINDS,
     BankQuestion,
     joined,
+    lists_folder,
     load_bank,
     route_folder,
     short_folder,
@@ -130,6 +131,8 @@ class Data(Questions):
     readings: tuple[Questions, Questions] | None = None
     #: the passes of short messages that train the short-message decision only
     short: Questions | None = None
+    #: the passes of list questions that train the choice of party only
+    lists: Questions | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -153,7 +156,7 @@ def _readings(turns: list[BankQuestion]) -> tuple[list[BankQuestion], list[BankQ
 
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
             route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None,
-            short: list[BankQuestion] | None = None) -> Data:
+            short: list[BankQuestion] | None = None, lists: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
@@ -165,7 +168,8 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
     return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
                 bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
                 turns or None, readings,
-                _questions(corpus, short, embeddings, terms) if short else None)  # type: ignore[arg-type]
+                _questions(corpus, short, embeddings, terms) if short else None,
+                _questions(corpus, lists, embeddings, terms) if lists else None)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -326,23 +330,27 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
 
 def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
     """Whose obligations a list question asks for, from the question vector and who asks,
-    fitted on the bank's list questions; each pass scored by a model fitted on the others,
-    beside taking the asker's own party. None when the bank has no such questions."""
-    rows = np.array([i for i, q in enumerate(data.bank) if q.kind == "list" and q.party in AUDIENCES], dtype=int)
-    if not len(rows):
+    fitted on the list questions of the bank and of `corpus/questions/lists/`; each pass scored
+    by a model fitted on the others, beside taking the asker's own party. None when there are
+    no such questions."""
+    everything = [*data.bank, *(data.lists.bank if data.lists else [])]
+    vecs = data.vecs if data.lists is None else np.concatenate([data.vecs, data.lists.vecs])
+    rows = [i for i, q in enumerate(everything) if q.kind == "list" and q.party in AUDIENCES]
+    if not rows:
         return None, {}
-    X = party_input(data.vecs[rows], [data.bank[i].role for i in rows])
-    y = np.array([AUDIENCES.index(data.bank[i].party) for i in rows])
-    asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(data.bank[i].role or "", "student")) for i in rows])
-    names = np.array([data.bank[i].pass_ for i in rows])
-    predicted = np.zeros(len(rows), dtype=int)
+    questions = [everything[i] for i in rows]
+    X = party_input(vecs[rows], [q.role for q in questions])
+    y = np.array([AUDIENCES.index(q.party) for q in questions])
+    asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(q.role or "", "student")) for q in questions])
+    names = np.array([q.pass_ for q in questions])
+    predicted = np.zeros(len(questions), dtype=int)
     for name in np.unique(names):
         fit = names != name
         m, classes = _fit_linear(X[fit], y[fit], C, scale=False)
         predicted[names == name] = _widen(m, classes, len(AUDIENCES)).proba(X[names == name]).argmax(axis=1)
     figures = {}
     for name in [*np.unique(names).tolist(), "all"]:
-        pick = np.ones(len(rows), dtype=bool) if name == "all" else names == name
+        pick = np.ones(len(questions), dtype=bool) if name == "all" else names == name
         figures[f"{name} (lists)"] = {"n": int(pick.sum()), "party_accuracy": float((predicted[pick] == y[pick]).mean()),
                                       "asker_accuracy": float((asker[pick] == y[pick]).mean())}
     m, classes = _fit_linear(X, y, C, scale=False)
@@ -649,13 +657,15 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     route = load_bank(route_folder(bank_dir), set(corpus.by_id), safety_labels=True)
     turns = load_bank(turns_folder(bank_dir), set(corpus.by_id), turns=True)
     short = load_bank(short_folder(bank_dir), set(corpus.by_id))
+    lists = load_bank(lists_folder(bank_dir), set(corpus.by_id))
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
         f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
-        f"{len(short)} short messages for the short-message decision")
+        f"{len(short)} short messages for the short-message decision, {len(lists)} list questions for the "
+        "choice of party")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings, route, turns, short)
+        data = prepare(corpus, bank, embeddings, route, turns, short, lists)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -699,7 +709,8 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
     lists = {name: m for name, m in figures.items() if "party_accuracy" in m}
     if lists:
         lines += ["", "Whose obligations a list question asks for (the student's, the company's or the school's): "
-                  "each pass's list questions scored by a party model fitted on the other passes, beside "
+                  "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
+                  "which train this model only) scored by a party model fitted on the other passes, beside "
                   "taking the asker's own party (`asker_accuracy`).", "",
                   "| pass | party_accuracy | asker_accuracy | n |", "|---|---|---|---|"]
         lines += [f"| {name} | {m['party_accuracy']:.3f} | {m['asker_accuracy']:.3f} | {int(m['n'])} |"
