@@ -60,7 +60,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         turns = load_bank(turns_folder(corpus.files.bank), set(corpus.by_id), turns=True)
         short = load_bank(short_folder(corpus.files.bank), set(corpus.by_id))
         lists = load_bank(lists_folder(corpus.files.bank), set(corpus.by_id))
-        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank + short])
+        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank + short + lists])
         for line in problems:
             print(line, file=sys.stderr)
         print(f"{len(corpus.provisions)} provisions, {len(bank)} bank questions, "
