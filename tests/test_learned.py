@@ -27,7 +27,7 @@ from assistant.learn.bank import (
     short_folder,
     turns_folder,
 )
-from assistant.learn.model import LearnedModel, Linear
+from assistant.learn.model import LearnedModel, Linear, SafetyScore
 from assistant.learn.signals import PIECE, BankVectors
 from assistant.search.retrieve import Hit
 from assistant.text.tokens import word_count
@@ -404,7 +404,7 @@ def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -
 def _findings(safety: float, words: float, decision: str) -> object:
     from assistant.search.retrieve import Findings
 
-    return Findings([], {k: float(k == decision) for k in KINDS}, safety, words, None, 0.5)
+    return Findings([], {k: float(k == decision) for k in KINDS}, SafetyScore(safety, words, 0.6, 0.5), None, 0.5)
 
 
 @pytest.mark.parametrize(("safety", "words", "decision", "reasons"), [
@@ -419,7 +419,7 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
                                                             reasons: list[str]) -> None:
     from assistant.answering.abstain import decide
 
-    thresholds = {"safety_min": 0.6, "safety_words_min": 0.5, "answer_min": 0.2}
+    thresholds = {"answer_min": 0.2}
     verdict = decide(_findings(safety, words, decision), CORPUS, thresholds)
     assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
 
@@ -572,6 +572,41 @@ def test_a_short_message_is_decided_by_the_short_message_decision(tmp_path) -> N
             assert KINDS[int(p.argmax())] == kind and t == pytest.approx(threshold)
     model.decide_short = None
     assert KINDS[int(model.decision(x, 1)[0].argmax())] == "answer"
+
+
+def test_a_short_message_is_scored_by_the_short_message_safety_route(tmp_path) -> None:
+    """Up to `short_words` words the short-message safety model and its thresholds score the
+    question; above, the general ones. Both survive saving."""
+    shipped = LearnedModel.load(shipped_path("use-multilingual"))
+    n = shipped.safety.W.shape[0]
+
+    def constant(logit: float) -> Linear:
+        return Linear(np.zeros((n, 1), np.float32), np.array([logit], np.float32), np.zeros(n, np.float32),
+                      np.ones(n, np.float32))
+
+    thresholds = {**shipped.thresholds, "short_words": 4, "safety_word_weight": 0.0, "safety_min": 0.6,
+                  "safety_words_min": 0.5, "safety_min_short": 0.3, "safety_words_min_short": 0.2}
+    model = LearnedModel(shipped.cls, shipped.ranker, shipped.decide, constant(-5.0), shipped.topic, None,
+                         thresholds, safety_short=constant(5.0))
+    model.save(tmp_path / "m.npz")
+    x = np.zeros((1, n), np.float32)
+    for m in (model, LearnedModel.load(tmp_path / "m.npz")):
+        short, long = m.safety_score(x, "racism", 4), m.safety_score(x, "racism", 5)
+        assert short.alone > 0.99 and (short.alone_min, short.blended_min) == pytest.approx((0.3, 0.2))
+        assert long.alone < 0.01 and (long.alone_min, long.blended_min) == pytest.approx((0.6, 0.5))
+    model.safety_short = None
+    assert model.safety_score(x, "racism", 1).alone < 0.01
+
+
+def test_the_shipped_short_safety_route_finds_more_than_the_general_one(assistant) -> None:
+    """Each short-message pass with safety lines, scored by a short safety model fitted without
+    it, finds at least as many of them as the general route on the same lines, and more in all."""
+    figures = {name: m for name, m in assistant.retriever.model.meta["figures"].items() if "general_safety_recall" in m}
+    passes = [m for name, m in figures.items() if "(short)" in name and m["n_safety"]]
+    assert len(passes) >= 3
+    assert all(m["safety_recall"] >= m["general_safety_recall"] for m in passes)
+    pooled = next(m for name, m in figures.items() if name.startswith("all"))
+    assert pooled["safety_recall"] > pooled["general_safety_recall"]
 
 
 def test_the_party_model_survives_saving(tmp_path) -> None:

@@ -67,8 +67,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     # the safety model alone also fires on code, logs and jokes, which the decision calls off
     # topic; with the word model's backing such a message is a safety case all the same
     off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
-    backed = findings.safety_words >= thresholds["safety_words_min"]
-    if findings.safety >= thresholds["safety_min"] and (backed or not off_topic):
+    safety = findings.safety
+    backed = safety.blended >= safety.blended_min
+    if safety.alone >= safety.alone_min and (backed or not off_topic):
         return Verdict(False, ["safety"])
     if backed:
         return Verdict(False, ["safety_also"])

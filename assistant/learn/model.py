@@ -9,12 +9,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from assistant.domain import AUDIENCES
 from assistant.errors import IndexBuildError
 from assistant.learn.words import WordModel
+
+
+class SafetyScore(NamedTuple):
+    """How sure the safety route is of one question: the safety model alone and blended with the
+    word model, each with the threshold it is read against."""
+
+    alone: float
+    blended: float
+    alone_min: float
+    blended_min: float
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Linear:
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 #: parts a model trained without chat turns, short-message passes or list questions does not have
-OPTIONAL_PARTS = ("reading", "decide_short", "party")
+OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -68,13 +79,19 @@ class LearnedModel:
     #: whose obligations a list question asks for (columns: `AUDIENCES`), which need not be the
     #: asker's: a coordinator may ask what a company must arrange (None: the asker's own)
     party: Linear | None = None
+    #: the safety route for a message of at most `thresholds["short_words"]` words, trained on
+    #: such messages (None: a model trained without short-message passes)
+    safety_short: Linear | None = None
+
+    def _short(self, n_words: int) -> bool:
+        return n_words <= self.thresholds.get("short_words", 0)
 
     def decision(self, decide_in: np.ndarray, n_words: int,
                  general: np.ndarray | None = None) -> tuple[np.ndarray, float]:
         """The decision's class probabilities for one question and the answer threshold that
         goes with them: a short message is decided by the model trained on short messages.
         `general`: the general decision's probabilities, when the caller has them already."""
-        if self.decide_short is not None and n_words <= self.thresholds.get("short_words", 0):
+        if self.decide_short is not None and self._short(n_words):
             return self.decide_short.proba(decide_in)[0], self.thresholds["answer_min_short"]
         return (self.decide.proba(decide_in)[0] if general is None else general), self.thresholds["answer_min"]
 
@@ -86,14 +103,19 @@ class LearnedModel:
         """P(the message is to be read with the one before it); None without a reading model."""
         return None if self.reading is None else float(self.reading.proba(reading_in)[0])
 
-    def safety_score(self, safety_in: np.ndarray, text: str) -> tuple[float, float]:
+    def safety_score(self, safety_in: np.ndarray, text: str, n_words: int) -> SafetyScore:
         """P(safety question) by the safety model alone, and blended with the word model as
-        training weighted them."""
-        w = self.thresholds.get("safety_word_weight", 0.0)
-        p = float(self.safety.proba(safety_in)[0])
-        if not w or self.safety_words is None:
-            return p, p
-        return p, (1.0 - w) * p + w * float(self.safety_words.proba([text])[0])
+        training weighted them, with the thresholds that go with them: a short message is scored
+        by the safety model trained on short messages."""
+        t = self.thresholds
+        if self.safety_short is not None and self._short(n_words):
+            model, mins = self.safety_short, (t["safety_min_short"], t["safety_words_min_short"])
+        else:
+            model, mins = self.safety, (t["safety_min"], t["safety_words_min"])
+        w = t.get("safety_word_weight", 0.0)
+        p = float(model.proba(safety_in)[0])
+        blend = p if not w or self.safety_words is None else (1.0 - w) * p + w * float(self.safety_words.proba([text])[0])
+        return SafetyScore(p, blend, *mins)
 
     def save(self, path: Path) -> None:
         arrays = {f"{part}.{name}": getattr(getattr(self, part), name)

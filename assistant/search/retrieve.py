@@ -19,7 +19,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.corpus.corpus import Corpus
 from assistant.learn.bank import KINDS, load_bank
-from assistant.learn.model import LearnedModel
+from assistant.learn.model import LearnedModel, SafetyScore
 from assistant.learn.signals import (
     BankVectors,
     Entries,
@@ -116,9 +116,8 @@ class Findings:
 
     hits: list[Hit]
     decision: dict[str, float]
-    safety: float
-    #: the safety score with the word model's second opinion
-    safety_words: float
+    #: the safety route's scores (alone and with the word model's second opinion) and thresholds
+    safety: SafetyScore
     topic: str | None
     top_similarity: float
     #: the nearest bank question when it is (nearly) this very question: its kind and safety label
@@ -186,7 +185,7 @@ class Retriever:
         # the choice of reading was trained on the general decision of each reading
         general = self.model.decide.proba(decide_in)[0]
         decision, answer_min = self.model.decision(decide_in, word_count(query), general)
-        safety, safety_words = self.model.safety_score(safety_input(decide_in, prob), query)
+        safety = self.model.safety_score(safety_input(decide_in, prob), query, word_count(query))
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
         for i in np.argsort(-prob[0], kind="stable"):
@@ -201,7 +200,7 @@ class Retriever:
         row = int(sig.nearest[0, 0])
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
-        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, safety_words, topic,
+        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
                         answer_min, self.model.party_of(party_input(q, [role])))
 

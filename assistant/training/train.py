@@ -317,15 +317,21 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
     party, party_figures = fit_party(data, C_cls)
     figures |= party_figures
-    decide_short = None
+    decide_short = safety_short = None
     if data.short:
+        short_in = short_inputs(data, cls, ranker)
         decide_short, short_thresholds, short_figures = fit_short_decision(
-            data, Xd, yd, decide_oof, cls, ranker, decide, thresholds["answer_min"], C_decide)
+            data, Xd, yd, decide_oof, short_in, decide, thresholds["answer_min"], C_decide)
         thresholds |= short_thresholds
         figures |= short_figures
-        log(f"short-message decision: {time.perf_counter() - t0:.1f} s")
+        short_scores = SafetyScores(Xs, ys, labelled, safety_oof, words_oof)
+        safety_short, short_thresholds, short_figures = fit_short_safety(
+            data, short_scores, short_in, safety, word_model, thresholds, C_safety)
+        thresholds |= short_thresholds
+        figures |= short_figures
+        log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party), figures)
+                         decide_short, party, safety_short), figures)
 
 
 def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
@@ -357,21 +363,32 @@ def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
     return _widen(m, classes, len(AUDIENCES)), figures
 
 
-def fit_short_decision(data: Data, Xd: np.ndarray, yd: np.ndarray, decide_oof: np.ndarray, cls: Linear,
-                       ranker: Linear, decide: Linear, answer_min: float,
-                       C: float) -> tuple[Linear, dict[str, float], dict]:
-    """The decision for messages of at most `SHORT_WORDS` words, fitted on the bank's short
-    questions (their out-of-pass inputs) and the short-message passes (read through the final
-    models, which never saw them). Each pass is scored by a short decision fitted on the
-    others, beside the general decision on the same lines; the threshold is chosen on those
-    predictions as the general one is."""
+def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
+    """The decision's input and the ranker's probabilities for every line of the short-message
+    passes, read through the final models, which never saw them."""
     assert data.short is not None
     sh = data.short
     s = question_signals(sh.vecs, data.entries, data.bank_vectors, sh.bm25, sh.n_words)
     c = cls.proba(sh.vecs)
     p = ranker.proba(rank_features(s, c, *sh.context))
-    X_short = decide_input(s, c, p, sh.vecs)
-    mine = np.array([i for i, q in enumerate(data.bank) if word_count(q.query) <= SHORT_WORDS], dtype=int)
+    return decide_input(s, c, p, sh.vecs), p
+
+
+def _short_rows(bank: list[BankQuestion]) -> np.ndarray:
+    return np.array([i for i, q in enumerate(bank) if word_count(q.query) <= SHORT_WORDS], dtype=int)
+
+
+def fit_short_decision(data: Data, Xd: np.ndarray, yd: np.ndarray, decide_oof: np.ndarray,
+                       short_in: tuple[np.ndarray, np.ndarray], decide: Linear, answer_min: float,
+                       C: float) -> tuple[Linear, dict[str, float], dict]:
+    """The decision for messages of at most `SHORT_WORDS` words, fitted on the bank's short
+    questions (their out-of-pass inputs) and the short-message passes (`short_in`). Each pass is
+    scored by a short decision fitted on the others, beside the general decision on the same
+    lines; the threshold is chosen on those predictions as the general one is."""
+    assert data.short is not None
+    sh = data.short
+    X_short = short_in[0]
+    mine = _short_rows(data.bank)
     X = np.concatenate([Xd[mine], X_short])
     y = np.concatenate([yd[mine], [KINDS.index(q.kind) for q in sh.bank]])
     names = [data.bank[i].pass_ for i in mine] + [f"{q.pass_} (short)" for q in sh.bank]
@@ -395,6 +412,62 @@ def fit_short_decision(data: Data, Xd: np.ndarray, yd: np.ndarray, decide_oof: n
         }
     return (_widen(d, classes, len(KINDS)), {"short_words": float(SHORT_WORDS), "answer_min_short": threshold},
             figures)
+
+
+@dataclass
+class SafetyScores:
+    """The bank's safety inputs and labels (`labelled`: has a label) and its out-of-pass scores
+    by the safety model and the word model."""
+
+    X: np.ndarray
+    y: np.ndarray
+    labelled: np.ndarray
+    oof: np.ndarray
+    words_oof: np.ndarray
+
+
+def fit_short_safety(data: Data, bank: SafetyScores, short_in: tuple[np.ndarray, np.ndarray], safety: Linear,
+                     words: WordModel, thresholds: dict[str, float],
+                     C: float) -> tuple[Linear, dict[str, float], dict]:
+    """The safety route for messages of at most `SHORT_WORDS` words, fitted on the bank's
+    labelled short questions (their out-of-pass inputs) and the short-message passes
+    (`short_in`). Each pass is scored by a short safety model fitted on the others, beside the
+    general route on the same lines; both thresholds are chosen on those predictions by F2, as
+    the general ones are, and the word model keeps the general route's weight."""
+    assert data.short is not None
+    sh = data.short.bank
+    keep = np.array([q.safety is not None for q in sh])
+    mine = np.array([i for i in _short_rows(data.bank) if bank.labelled[i]], dtype=int)
+    X_sh = safety_input(*short_in)[keep]
+    X = np.concatenate([bank.X[mine], X_sh])
+    y = np.concatenate([bank.y[mine], [bool(q.safety) for q, k in zip(sh, keep, strict=True) if k]])
+    names = [data.bank[i].pass_ for i in mine] + [f"{q.pass_} (short)" for q, k in zip(sh, keep, strict=True) if k]
+    word_p = np.concatenate([bank.words_oof[mine], words.proba([q.query for q, k in zip(sh, keep, strict=True) if k])])
+    general = np.concatenate([bank.oof[mine], safety.proba(X_sh)])
+    group = np.unique(names, return_inverse=True)[1]
+    oof = np.zeros(len(y), dtype=np.float32)
+    for g in np.unique(group):
+        rows = group != g
+        if y[rows].any():
+            oof[group == g] = _fit_linear(X[rows], y[rows].astype(int), C, balanced=True)[0].proba(X[group == g])
+    w = thresholds["safety_word_weight"]
+    every = np.ones(len(y), dtype=bool)
+    mins = {"safety_min_short": f2_threshold(oof, y, every),
+            "safety_words_min_short": f2_threshold((1 - w) * oof + w * word_p, y, every)}
+    routed = routes(oof, (1 - w) * oof + w * word_p,
+                    {"safety_min": mins["safety_min_short"], "safety_words_min": mins["safety_words_min_short"]})
+    routed_general = routes(general, (1 - w) * general + w * word_p, thresholds)
+    figures = {}
+    for name in [*sorted(set(names)), "all"]:
+        rows = np.array([name in ("all", n) for n in names])
+        pos, neg = rows & y, rows & ~y
+        figures[f"{name} (≤{SHORT_WORDS} words, safety)"] = {
+            "n": int(rows.sum()), "n_safety": int(pos.sum()),
+            **{f"{prefix}safety_{what}": float(r[which].mean()) if which.any() else 0.0
+               for prefix, r in (("", routed), ("general_", routed_general))
+               for what, which in (("recall", pos), ("false_alarm", neg))},
+        }
+    return _fit_linear(X, y.astype(int), C, balanced=True)[0], mins, figures
 
 
 def short_figures(decide: np.ndarray, y: np.ndarray, t: float, prefix: str) -> dict[str, float]:
@@ -687,7 +760,8 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
-        if "reading_accuracy" in m or "general_abstention_accuracy" in m or "party_accuracy" in m:
+        if any(k in m for k in ("reading_accuracy", "general_abstention_accuracy", "party_accuracy",
+                                "general_safety_recall")):
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
@@ -728,6 +802,18 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
                   "|---|" + "---|" * (2 * len(cols) + 1)]
         lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in [*cols, *(f"general_{c}" for c in cols)])
                   + f" | {int(m['n'])} |" for name, m in short.items()]
+    short_safety = {name: m for name, m in figures.items() if "general_safety_recall" in m}
+    if short_safety:
+        cols = ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm")
+        lines += ["", f"Safety route for short messages (at most {SHORT_WORDS} words): the bank's labelled short "
+                  "questions and each pass of `corpus/questions/short/`, scored by a short-message safety model "
+                  "fitted on the other passes, beside the general safety route (`general_*`: out of pass on the "
+                  "bank's lines; trained without the short passes) on the same lines. A line counts as routed "
+                  "by either tier. The thresholds `safety_min_short` and `safety_words_min_short` were chosen on "
+                  "these predictions.", "",
+                  "| pass | " + " | ".join(cols) + " | safety lines | n |", "|---|" + "---|" * (len(cols) + 2)]
+        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {m['n_safety']} | {m['n']} |"
+                  for name, m in short_safety.items()]
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model blended with the word model, all passes: recall "
