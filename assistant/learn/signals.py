@@ -259,6 +259,7 @@ def reading_input(alone: np.ndarray, joined: np.ndarray, prob_alone: np.ndarray,
 #: names the features the models read; a model trained on other features is stale
 FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
                                 "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier",
+                                "safety and decision: short messages by models of their own",
                                 "reading:", READING_META, "+decision of both readings, rank and vector cosines, lexicon opening")).encode()).hexdigest()[:12]
 
 
