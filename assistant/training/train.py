@@ -744,6 +744,13 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     return model, figures
 
 
+def _section(intro: str, rows: dict[str, dict], cols: tuple[str, ...], counts: tuple[str, ...] = ("n",)) -> list[str]:
+    """One table of the training report: what it shows, then a row per pass of figures and counts."""
+    return ["", intro, "", "| pass | " + " | ".join([*cols, *counts]) + " |", "|---|" + "---|" * (len(cols) + len(counts)),
+            *(f"| {name} | " + " | ".join([*(f"{m[k]:.3f}" for k in cols), *(str(int(m[k])) for k in counts)]) + " |"
+              for name, m in rows.items())]
+
+
 def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
     """The out-of-pass figures as Markdown (eval/training.md)."""
     keys = ("n", "hit@1", "hit@3", "cited_hit", "citation_precision", "abstention_accuracy",
@@ -767,53 +774,45 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
                      + f" | {int(m['n'])} |")
     turns = {name: m for name, m in figures.items() if "reading_accuracy" in m}
     if turns:
-        cols = ("reading_accuracy", "follow_up_recall", "misread_as_follow_up", "answers_right",
-                "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right")
-        lines += ["", "Choice of reading for a chat message (with the message before it, or alone): each "
-                  "pass of `corpus/questions/turns/` scored by a reading model fitted on the others, "
-                  "beside the lexicon's follow-up openings (`lexicon_*`) on the same lines. "
-                  "`misread_as_follow_up`: a message with its own subject read with the one before it; "
-                  "`answers_right`: the chosen reading's first provision answers the message, or it "
-                  "refuses one the code does not answer. The thresholds `follows_min_opening` (a "
-                  "message that opens like a follow-up) and `follows_min` were chosen on these "
-                  "predictions.", "",
-                  "| pass | " + " | ".join(cols) + " | n |", "|---|" + "---|" * (len(cols) + 1)]
-        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {int(m['n'])} |"
-                  for name, m in turns.items()]
+        lines += _section(
+            "Choice of reading for a chat message (with the message before it, or alone): each "
+            "pass of `corpus/questions/turns/` scored by a reading model fitted on the others, "
+            "beside the lexicon's follow-up openings (`lexicon_*`) on the same lines. "
+            "`misread_as_follow_up`: a message with its own subject read with the one before it; "
+            "`answers_right`: the chosen reading's first provision answers the message, or it "
+            "refuses one the code does not answer. The thresholds `follows_min_opening` (a "
+            "message that opens like a follow-up) and `follows_min` were chosen on these "
+            "predictions.", turns,
+            ("reading_accuracy", "follow_up_recall", "misread_as_follow_up", "answers_right",
+             "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right"))
     lists = {name: m for name, m in figures.items() if "party_accuracy" in m}
     if lists:
-        lines += ["", "Whose obligations a list question asks for (the student's, the company's or the school's): "
-                  "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
-                  "which train this model only) scored by a party model fitted on the other passes, beside "
-                  "taking the asker's own party (`asker_accuracy`).", "",
-                  "| pass | party_accuracy | asker_accuracy | n |", "|---|---|---|---|"]
-        lines += [f"| {name} | {m['party_accuracy']:.3f} | {m['asker_accuracy']:.3f} | {int(m['n'])} |"
-                  for name, m in lists.items()]
+        lines += _section(
+            "Whose obligations a list question asks for (the student's, the company's or the school's): "
+            "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
+            "which train this model only) scored by a party model fitted on the other passes, beside "
+            "taking the asker's own party (`asker_accuracy`).", lists, ("party_accuracy", "asker_accuracy"))
     short = {name: m for name, m in figures.items() if "general_abstention_accuracy" in m}
     if short:
         cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
-        lines += ["", f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
-                  "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
-                  "passes, beside the general decision (`general_*`, itself out of pass) on the same lines. "
-                  "`as_unrelated`: a question the code leaves open, refused as not about the code at all "
-                  "instead of with where to look. The threshold `answer_min_short` was chosen on these "
-                  "predictions.", "",
-                  "| pass | " + " | ".join([*cols, *(f"general_{c}" for c in cols)]) + " | n |",
-                  "|---|" + "---|" * (2 * len(cols) + 1)]
-        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in [*cols, *(f"general_{c}" for c in cols)])
-                  + f" | {int(m['n'])} |" for name, m in short.items()]
+        lines += _section(
+            f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
+            "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
+            "passes, beside the general decision (`general_*`, itself out of pass) on the same lines. "
+            "`as_unrelated`: a question the code leaves open, refused as not about the code at all "
+            "instead of with where to look. The threshold `answer_min_short` was chosen on these "
+            "predictions.", short, (*cols, *(f"general_{c}" for c in cols)))
     short_safety = {name: m for name, m in figures.items() if "general_safety_recall" in m}
     if short_safety:
-        cols = ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm")
-        lines += ["", f"Safety route for short messages (at most {SHORT_WORDS} words): the bank's labelled short "
-                  "questions and each pass of `corpus/questions/short/`, scored by a short-message safety model "
-                  "fitted on the other passes, beside the general safety route (`general_*`: out of pass on the "
-                  "bank's lines; trained without the short passes) on the same lines. A line counts as routed "
-                  "by either tier. The thresholds `safety_min_short` and `safety_words_min_short` were chosen on "
-                  "these predictions.", "",
-                  "| pass | " + " | ".join(cols) + " | safety lines | n |", "|---|" + "---|" * (len(cols) + 2)]
-        lines += [f"| {name} | " + " | ".join(f"{m[k]:.3f}" for k in cols) + f" | {m['n_safety']} | {m['n']} |"
-                  for name, m in short_safety.items()]
+        lines += _section(
+            f"Safety route for short messages (at most {SHORT_WORDS} words): the bank's labelled short "
+            "questions and each pass of `corpus/questions/short/`, scored by a short-message safety model "
+            "fitted on the other passes, beside the general safety route (`general_*`: out of pass on the "
+            "bank's lines; trained without the short passes) on the same lines. A line counts as routed "
+            "by either tier. The thresholds `safety_min_short` and `safety_words_min_short` were chosen on "
+            "these predictions.", short_safety,
+            ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm"),
+            ("n_safety", "n"))
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model blended with the word model, all passes: recall "
