@@ -145,6 +145,40 @@ def test_no_dutch_or_english_bank_question_is_taken_for_a_third_language() -> No
     assert other == []
 
 
+def test_a_word_or_two_takes_the_language_its_words_lean_to() -> None:
+    """The vocabulary votes with words seen often enough, only for a message of a word or two,
+    and leaves a word it has not seen (or seen in both languages alike) to py3langid."""
+    from assistant.text.language import WordLanguages, detect
+
+    examples = [*(("stagediscriminatie melden", "nl"),) * 10, ("zeldzaamwoord", "nl"),
+                *(("my supervisor is late", "en"), ("mijn supervisor is laat", "nl")) * 10]
+    vocabulary = WordLanguages.learn(examples)
+    assert vocabulary.vote("stagediscriminatie") == "nl"
+    assert vocabulary.vote("supervisor") is None  # as common in both
+    assert vocabulary.vote("zeldzaamwoord") is None  # seen once
+    english = WordLanguages({"stagediscriminatie": -5.0})
+    assert detect("stagediscriminatie", english) == "en"
+    assert detect("stagediscriminatie", WordLanguages({"stagediscriminatie": 5.0})) == "nl"
+    # a longer message, and one whose function words decide, are not put to the vote
+    assert detect("wat is stagediscriminatie precies dan", english) == "nl"
+    assert detect("de stagediscriminatie", english) == "nl"
+
+
+def test_the_banks_vocabulary_tells_short_messages_languages_better(assistant) -> None:
+    """On the one- and two-word lines of the short-message passes (which the bank does not
+    hold), the bank's vocabulary tells the language right more often than py3langid alone."""
+    from assistant.learn.bank import load_bank, short_folder
+    from assistant.settings import Settings
+    from assistant.text.language import detect
+
+    short = [q for q in load_bank(short_folder(Settings.from_env().corpus_files.bank))
+             if len(q.text.split()) <= 2 and q.lang in ("nl", "en")]
+    vocabulary = assistant.retriever.word_languages
+    right = sum(detect(q.text, vocabulary) == q.lang for q in short)
+    alone = sum(detect(q.text) == q.lang for q in short)
+    assert len(short) >= 300 and right > alone
+
+
 def test_another_language_gets_a_clear_message(assistant) -> None:
     a = assistant.ask("Wie viel Geld bekomme ich während meines Praktikums?")
     assert a.abstained and a.reasons == ["language:de"] and "Dutch or English" in a.answer

@@ -18,7 +18,7 @@ from langchain_community.retrievers import BM25Retriever
 from langchain_core.embeddings import Embeddings
 
 from assistant.corpus.corpus import Corpus
-from assistant.learn.bank import KINDS, load_bank
+from assistant.learn.bank import KINDS, BankQuestion, load_bank
 from assistant.learn.model import LearnedModel, SafetyScore
 from assistant.learn.signals import (
     BankVectors,
@@ -36,6 +36,7 @@ from assistant.learn.signals import (
 )
 from assistant.search.index import Index
 from assistant.text import lexicon
+from assistant.text.language import WordLanguages
 from assistant.text.tokens import analyze, fold, word_count, words
 
 _DUAAL = lexicon.pattern("track_words", "duaal")
@@ -156,8 +157,18 @@ class Retriever:
         return entries_from(self.corpus, v.matrix, v.pids, v.fields)
 
     @cached_property
+    def _questions(self) -> list[BankQuestion]:
+        return load_bank(self.corpus.files.bank)
+
+    @cached_property
     def _bank(self) -> BankVectors:
-        return bank_vectors(self.corpus, load_bank(self.corpus.files.bank), self.index.bank)
+        return bank_vectors(self.corpus, self._questions, self.index.bank)
+
+    @cached_property
+    def word_languages(self) -> WordLanguages:
+        """Which language each word of the bank's questions leans to, for telling the language
+        of a message of a word or two."""
+        return WordLanguages.learn((q.text, q.lang) for q in self._questions)
 
     @cached_property
     def _fits(self) -> dict[tuple[str | None, str | None], tuple[np.ndarray, ...]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.text import lexicon
@@ -16,6 +20,43 @@ OTHER_LANGUAGE_MIN = 0.9
 _TERMS = re.compile(r"\b(" + "|".join(sorted(lexicon.words("code_terms"))) + r")\b", re.IGNORECASE)
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+#: a word counts in the vote once it was seen in this many labelled questions
+WORD_SEEN_MIN = 3
+#: the vote decides when one language is at least this many times likelier (as a log ratio)
+WORD_MARGIN = math.log(4)
+
+
+@dataclass(frozen=True)
+class WordLanguages:
+    """How much likelier each word is in a Dutch than in an English question, learned from
+    questions labelled with their language. A message of a word or two has no function words,
+    and py3langid guesses from too few letters ("stagediscriminatie" as English)."""
+
+    log_odds: dict[str, float]
+
+    @classmethod
+    def learn(cls, examples: Iterable[tuple[str, str]]) -> WordLanguages:
+        """From (text, language) pairs; each word counted once per question."""
+        seen = {"nl": Counter[str](), "en": Counter[str]()}
+        questions = Counter[str]()
+        for text, lang in examples:
+            if lang in seen:
+                seen[lang].update(set(_WORD.findall(fold(text))))
+                questions[lang] += 1
+        nl, en = seen["nl"], seen["en"]
+        return cls({w: math.log((nl[w] + 1) / max(questions["nl"], 1)) - math.log((en[w] + 1) / max(questions["en"], 1))
+                    for w in nl.keys() | en.keys() if nl[w] + en[w] >= WORD_SEEN_MIN})
+
+    def vote(self, text: str) -> str | None:
+        """'nl' or 'en' when the known words lean clearly one way, else None."""
+        known = [self.log_odds[w] for w in _WORD.findall(fold(text)) if w in self.log_odds]
+        total = sum(known)
+        if not known or abs(total) < WORD_MARGIN:
+            return None
+        return "nl" if total > 0 else "en"
+
+
 @lru_cache(maxsize=2)
 def _identifier(restricted: bool):  # type: ignore[no-untyped-def]
     """py3langid's model (shipped in the package); restricted to nl/en or over all languages."""
@@ -27,11 +68,12 @@ def _identifier(restricted: bool):  # type: ignore[no-untyped-def]
     return ident
 
 
-def detect(text: str) -> str:
+def detect(text: str, vocabulary: WordLanguages | None = None) -> str:
     """Return 'nl', 'en', or the ISO code of another language (e.g. 'de', 'tr', 'ar').
 
     Short questions mix languages ("my stage", "VOG"), so a count of Dutch and English
-    function words decides first; py3langid decides when those do not.
+    function words decides first; for a message of a word or two, then the words' languages in
+    `vocabulary`; py3langid decides when those do not.
     """
     tokens = fold(text).replace("?", " ").split()
     nl = sum(t in _NL for t in tokens)
@@ -43,6 +85,8 @@ def detect(text: str) -> str:
         # wins (on the bank's questions it is never that sure of one)
         lang, prob = _identifier(False).classify(text)
         return str(lang) if lang not in ("nl", "en") and prob >= OTHER_LANGUAGE_MIN else "nl"
+    if vocabulary is not None and len(tokens) <= 2 and (voted := vocabulary.vote(text)):
+        return voted
     # in a question with English words, the code's own Dutch terms say nothing of its language
     rest = _TERMS.sub(" ", text) if en else text
     text = rest if any(ch.isalpha() for ch in rest) else text
