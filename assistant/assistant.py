@@ -161,7 +161,9 @@ class Assistant:
         # a bare id or a word or two says too little about its language: the chat's wins, else
         # the one the asker reads in
         known = last.language if last is not None else reader
-        detected = known if known in LANGUAGES and len(q.split()) <= 2 else detect(q, self.retriever.word_languages)
+        few = len(q.split()) <= 2
+        # the bank's vocabulary is only read (and learned, once) for a message of a word or two
+        detected = known if known in LANGUAGES and few else detect(q, self.retriever.word_languages if few else None)
         if lang is None and detected not in LANGUAGES:
             return compose_text(Answer(q, "en", "", True, [], role, [f"language:{detected}"], lead=OTHER_LANGUAGE))
         language = lang or detected

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.text import lexicon
-from assistant.text.tokens import fold
+from assistant.text.tokens import all_words, fold
 
 _NL = lexicon.words("function_words", "nl")
 _EN = lexicon.words("function_words", "en")
@@ -20,7 +20,6 @@ OTHER_LANGUAGE_MIN = 0.9
 _TERMS = re.compile(r"\b(" + "|".join(sorted(lexicon.words("code_terms"))) + r")\b", re.IGNORECASE)
 
 
-_WORD = re.compile(r"[a-z0-9]+")
 #: a word counts in the vote once it was seen in this many labelled questions
 WORD_SEEN_MIN = 3
 #: the vote decides when one language is at least this many times likelier (as a log ratio)
@@ -42,7 +41,7 @@ class WordLanguages:
         questions = Counter[str]()
         for text, lang in examples:
             if lang in seen:
-                seen[lang].update(set(_WORD.findall(fold(text))))
+                seen[lang].update(set(all_words(text)))
                 questions[lang] += 1
         nl, en = seen["nl"], seen["en"]
         return cls({w: math.log((nl[w] + 1) / max(questions["nl"], 1)) - math.log((en[w] + 1) / max(questions["en"], 1))
@@ -50,7 +49,7 @@ class WordLanguages:
 
     def vote(self, text: str) -> str | None:
         """'nl' or 'en' when the known words lean clearly one way, else None."""
-        known = [self.log_odds[w] for w in _WORD.findall(fold(text)) if w in self.log_odds]
+        known = [self.log_odds[w] for w in all_words(text) if w in self.log_odds]
         total = sum(known)
         if not known or abs(total) < WORD_MARGIN:
             return None

@@ -28,14 +28,19 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def all_words(text: str) -> list[str]:
+    """Folded words, stop words included."""
+    return _WORD.findall(fold(text))
+
+
 def words(text: str) -> list[str]:
     """Folded words, without stop words."""
-    return [w for w in _WORD.findall(fold(text)) if w not in STOPWORDS]
+    return [w for w in all_words(text) if w not in STOPWORDS]
 
 
 def word_count(text: str) -> int:
     """How many words a text has, stop words included: how long it looks to whoever typed it."""
-    return len(_WORD.findall(fold(text)))
+    return len(all_words(text))
 
 
 def analyze(text: str) -> list[str]:

@@ -435,14 +435,14 @@ def fit_short_safety(data: Data, bank: SafetyScores, short_in: tuple[np.ndarray,
     general route on the same lines; both thresholds are chosen on those predictions by F2, as
     the general ones are, and the word model keeps the general route's weight."""
     assert data.short is not None
-    sh = data.short.bank
-    keep = np.array([q.safety is not None for q in sh])
+    keep = np.array([q.safety is not None for q in data.short.bank])
+    sh = [q for q, k in zip(data.short.bank, keep, strict=True) if k]
     mine = np.array([i for i in _short_rows(data.bank) if bank.labelled[i]], dtype=int)
     X_sh = safety_input(*short_in)[keep]
     X = np.concatenate([bank.X[mine], X_sh])
-    y = np.concatenate([bank.y[mine], [bool(q.safety) for q, k in zip(sh, keep, strict=True) if k]])
-    names = [data.bank[i].pass_ for i in mine] + [f"{q.pass_} (short)" for q, k in zip(sh, keep, strict=True) if k]
-    word_p = np.concatenate([bank.words_oof[mine], words.proba([q.query for q, k in zip(sh, keep, strict=True) if k])])
+    y = np.concatenate([bank.y[mine], [bool(q.safety) for q in sh]])
+    names = [data.bank[i].pass_ for i in mine] + [f"{q.pass_} (short)" for q in sh]
+    word_p = np.concatenate([bank.words_oof[mine], words.proba([q.query for q in sh])])
     general = np.concatenate([bank.oof[mine], safety.proba(X_sh)])
     group = np.unique(names, return_inverse=True)[1]
     oof = np.zeros(len(y), dtype=np.float32)
