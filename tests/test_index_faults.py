@@ -397,7 +397,7 @@ def test_two_processes_opening_a_fresh_index_at_once_build_it_once(tmp_path: Pat
 @pytest.mark.slow
 def test_a_build_killed_halfway_is_recovered(tmp_path: Path) -> None:
     root = tmp_path / "index"
-    proc = child(root, None, delay=1.0)  # a slow build: ~3 s for its 3 batches
+    proc = child(root, None, delay=2.0)  # a slow build: its one batch of entries takes 2 s
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         deadline = time.time() + 60

@@ -287,30 +287,30 @@ def build(corpus: Corpus, embeddings: Embeddings, root: Path, progress: bool = T
 def _write(corpus: Corpus, embeddings: Embeddings, tmp: Path, progress: bool) -> None:
     """Write a whole index into the folder `tmp`: the Chroma store, the vector files, the manifest.
 
-    Everything is embedded first (the entries in one batch, the bank in slices of
-    `BANK_STEP` for the progress bar), so a model that embeds a batch on several threads can.
+    Everything is embedded before the store is written (the entries in one batch, the bank in
+    steps of `BANK_STEP` for the progress bar), so a model that embeds a batch on several
+    threads can.
     """
+    from langchain_chroma import Chroma
     from tqdm import tqdm
 
     from assistant.learn.bank import load_bank
 
     docs = entries(corpus)
     questions = [q.query for q in load_bank(corpus.files.bank)]
-    with tqdm(total=len(docs) + len(questions), desc="Building index", unit="text",
-              disable=not progress) as bar:
-        rows = embed_batch(embeddings, [d.page_content for d in docs])
-        bar.update(len(docs))
-        parts = [np.zeros((0, rows.shape[1]), dtype=np.float32)]
-        for i in range(0, len(questions), BANK_STEP):
-            parts.append(embed_batch(embeddings, questions[i : i + BANK_STEP], queries=True))
-            bar.update(len(parts[-1]))
-    bank = np.vstack(parts)
     client = _client(tmp)
     try:
-        from langchain_chroma import Chroma
-
         store = Chroma(collection_name=COLLECTION, embedding_function=embeddings, client=client,
                        collection_metadata=HNSW)
+        with tqdm(total=len(docs) + len(questions), desc="Building index", unit="text",
+                  disable=not progress) as bar:
+            rows = embed_batch(embeddings, [d.page_content for d in docs])
+            bar.update(len(docs))
+            parts = [np.zeros((0, rows.shape[1]), dtype=np.float32)]
+            for i in range(0, len(questions), BANK_STEP):
+                parts.append(embed_batch(embeddings, questions[i : i + BANK_STEP], queries=True))
+                bar.update(len(parts[-1]))
+        bank = np.vstack(parts)
         for i in range(0, len(docs), UPSERT_BATCH):
             chunk = docs[i : i + UPSERT_BATCH]
             store._collection.upsert(  # vectors precomputed, not embedded again by the store
