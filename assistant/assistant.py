@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
-from assistant.answering.answer import citation, compose
+from assistant.answering.answer import SAFETY, citation, compose, with_reporting_point
 from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.corpus import ids
@@ -209,9 +209,14 @@ class Assistant:
             prefixed(answer, TEXTS[language]["no_context"])
             answer.reasons.append("no_context")
         # a turn the code did not answer (an injection, an unrelated request) is no context
-        if conversation is not None and not (answer.abstained and set(answer.reasons) & {
-            "injection", "unrelated", "no_such_provision"}):
-            conversation.turns.append(Turn(q, query, track, [c.id for c in answer.citations], language))
+        if conversation is None or (answer.abstained and set(answer.reasons) & {
+                "injection", "unrelated", "no_such_provision"}):
+            return answer
+        routed = bool({"safety", "safety_also"} & set(answer.reasons))
+        # the turn right after one the safety route answered keeps the reporting point in view
+        if last is not None and last.safety and not routed and all(c.id != SAFETY[0] for c in answer.citations):
+            with_reporting_point(answer, self.corpus)
+        conversation.turns.append(Turn(q, query, track, [c.id for c in answer.citations], language, routed))
         return answer
 
     def _read(self, q: str, conversation: Conversation | None, role: str) -> tuple[str, str | None, Findings]:

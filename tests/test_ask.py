@@ -244,3 +244,56 @@ def test_a_refusal_points_elsewhere_in_the_askers_voice(assistant, role: str, ab
     assert mine.where(role, "nl") != mine.where("student", "nl")
     student = assistant.ask("Hoeveel uur per week moet een stagiair werken volgens de stagecode?", "student")
     assert mine.where("student", "nl") in student.answer
+
+
+def _chat_after(safety: bool) -> Conversation:
+    """A chat whose one earlier turn was (or was not) answered by the safety route; the tests
+    using it have the reading model read each new message alone."""
+    from assistant.answering.conversation import Turn
+
+    first = "my supervisor keeps joking about my headscarf and gives me the worst tasks"
+    return Conversation([Turn(first, first, None, ["4.aanv.4", "4.aanv.5"], "en", safety)])
+
+
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_the_turn_after_a_safety_answer_keeps_the_reporting_point_in_view(assistant, monkeypatch, role: str) -> None:  # type: ignore[no-untyped-def]
+    """A student who described unequal treatment and then asks about travel costs gets the travel
+    rules and, after them, the reporting point with a note in the asker's voice; the turn after
+    that is answered as usual."""
+    from assistant.answering.render import TEXTS
+
+    monkeypatch.setattr(assistant.retriever, "follows", lambda *_: 0.0)
+
+    chat = _chat_after(True)
+    then = assistant.ask("Do I get my travel costs reimbursed?", role, "en", chat)
+    plain = assistant.ask("Do I get my travel costs reimbursed?", role, "en")
+    assert ids(then) == [*ids(plain), "4.aanv.4"] and "4.aanv.4" not in ids(plain)
+    assert "safety_earlier" in then.reasons and "safety_earlier" not in plain.reasons
+    note = TEXTS["en"]["safety_earlier"][role].format(n=len(then.citations))
+    assert note in then.answer and then.answer.index(note) < then.answer.index("Sources (")
+    assert not chat.turns[-1].safety  # a reminder is not itself a safety answer: it is given once
+    later = assistant.ask("Do I get my travel costs reimbursed?", role, "en", chat)
+    assert "4.aanv.4" not in ids(later) and "safety_earlier" not in later.reasons
+
+
+def test_no_reminder_without_a_safety_answer_before_or_when_the_route_answers_itself(assistant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Only a chat whose last turn the route answered gets the reminder; a message the route
+    answers itself cites the reporting point once, and an unrelated message gets no citation."""
+    monkeypatch.setattr(assistant.retriever, "follows", lambda *_: 0.0)
+    after_other = assistant.ask("Do I get my travel costs reimbursed?", "student", "en", _chat_after(False))
+    assert "4.aanv.4" not in ids(after_other) and "safety_earlier" not in after_other.reasons
+    chat = _chat_after(True)
+    again = assistant.ask("they also said i'm not welcome here because of my headscarf", "student", "en", chat)
+    assert ids(again).count("4.aanv.4") == 1 and "safety_earlier" not in again.reasons
+    assert chat.turns[-1].safety
+    code = assistant.ask("Traceback (most recent call last): KeyError: 'x'", "student", "en", _chat_after(True))
+    assert code.abstained and not code.citations and "safety_earlier" not in code.reasons
+
+
+def test_the_reminder_follows_a_refusal_too(assistant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A question the code leaves open, asked after a safety answer, is still refused with where
+    to look, and the reporting point is named after it."""
+    monkeypatch.setattr(assistant.retriever, "follows", lambda *_: 0.0)
+    a = assistant.ask("krijg ik vakantiedagen tijdens mijn stage?", "student", "nl", _chat_after(True))
+    assert a.abstained and ids(a)[-1] == "4.aanv.4" and "safety_earlier" in a.reasons
+    assert "meldpunt van je hogeschool" in a.answer

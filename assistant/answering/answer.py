@@ -156,6 +156,17 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
                                lead="\n".join(lines), notes=[" ".join(scope)] if scope else []))
 
 
+def with_reporting_point(answer: Answer, corpus: Corpus) -> Answer:
+    """The answer with the reporting point cited after its own citations, and a note asking
+    whether the question is also about the unequal treatment raised earlier in the chat: a
+    student who described it and then asks about something else is not left without it."""
+    answer.citations = [*answer.citations, citation(corpus, SAFETY[0], answer.language)]
+    note = _voiced(TEXTS[answer.language]["safety_earlier"], answer.role).format(n=len(answer.citations))
+    answer.notes = [*answer.notes, note]
+    answer.reasons.append("safety_earlier")
+    return compose_text(answer)
+
+
 def compose(
     question: str,
     lang: str,

@@ -21,6 +21,8 @@ class Turn:
     track: str | None
     cited: list[str]
     language: str
+    #: the safety route answered this turn (the reporting point led or followed the answer)
+    safety: bool = False
 
 
 @dataclass
