@@ -189,7 +189,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("error: --dev asks the dev split with the deterministic answers only; leave out --llm and --quick",
               file=sys.stderr)
         return 2
+    if args.passes:
+        if args.dev or args.llm or args.quick:
+            print("error: --pass scores pass files with the deterministic answers only; leave out --dev, --llm "
+                  "and --quick", file=sys.stderr)
+            return 2
+        return _score_passes(args)
     return int(run_eval(_settings(args), quick=args.quick, dev=args.dev))
+
+
+def _score_passes(args: argparse.Namespace) -> int:
+    from assistant.build import build
+    from assistant.evaluation.passes import score_questions, trained_on
+    from assistant.learn.bank import load_pass
+
+    settings = _settings(args)
+    assistant = build(settings, llm=False)
+    # every file is read before the first is asked, so a bad one costs no wait
+    passes = [(Path(p), load_pass(Path(p), set(assistant.corpus.by_id))) for p in args.passes]
+    for path, questions in passes:
+        figures = score_questions(assistant, questions, path.stem)
+        print(figures.line(trained_on(path, settings.corpus_files.bank)), flush=True)
+    return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -253,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev", action="store_true",
                     help="ask only the dev split and print its figures and misses, writing nothing: "
                          "compare model variants without asking a held-out question")
+    ev.add_argument("--pass", dest="passes", action="append", metavar="FILE",
+                    help="score a pass of bank lines (JSON lines as in corpus/questions/) and print its "
+                         "figures, writing nothing: how a style of question no model trained on is answered")
     ev.add_argument("--llm", help=llm_help + "; the report compares it with the deterministic answers")
     ev.set_defaults(func=cmd_eval)
 

@@ -128,6 +128,9 @@ def test_a_broken_source_is_a_clear_error(tmp_path: Path) -> None:
     ["train", "--embeddings", "no-such-model"],
     ["eval", "--quick", "--embeddings", "no-such-model"],
     ["eval", "--dev", "--llm", "ollama:any"],
+    ["eval", "--pass", "/nonexistent/p99.jsonl"],
+    ["eval", "--pass", "README.md"],
+    ["eval", "--pass", "corpus/questions-next/p35_implicit.jsonl", "--dev"],
 ])
 def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: list[str]) -> None:
     proc = run(args, cli_index)
@@ -135,6 +138,21 @@ def test_every_command_on_bad_input_prints_one_error_line(cli_index: str, args: 
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+
+
+def test_eval_pass_prints_each_files_figures_and_marks_a_trained_pass(cli_index: str, tmp_path: Path) -> None:
+    bank = [json.loads(x) for x in (ROOT / "corpus" / "questions" / "p4_fragments.jsonl").read_text(
+        encoding="utf-8").splitlines() if x.strip()]
+    picked = [q for q in bank if q["kind"] == "answer"][:3] + [q for q in bank if q["kind"] == "unrelated"][:2]
+    mine = tmp_path / "p99_mine.jsonl"
+    mine.write_text("\n".join(json.dumps(q) for q in picked), encoding="utf-8")
+    proc = run(["eval", "--pass", str(mine)], cli_index)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out, = proc.stdout.splitlines()
+    assert out.startswith("p99_mine: answered lines 3: ") and "unrelated lines 2: refused " in out
+    assert "not out of pass" not in out
+    proc = run(["eval", "--pass", "corpus/questions/p4_fragments.jsonl"], cli_index)
+    assert proc.returncode == 0 and proc.stdout.startswith("p4_fragments (trained on: not out of pass): ")
 
 
 def _one_error_line(proc: subprocess.CompletedProcess) -> str:

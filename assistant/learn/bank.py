@@ -129,6 +129,20 @@ def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool =
     return out
 
 
+def load_pass(path: Path, known: set[str] | None = None) -> list[BankQuestion]:
+    """The questions of one pass file, wherever it lies: a chat turn's `context` is kept, so a
+    follow-up is asked together with the message it leans on."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot be read as a pass of bank lines ({exc.__class__.__name__})") from None
+    out = [_question(line, f"{path.name} line {n}", path.stem, known, False)
+           for n, line in enumerate(lines, 1) if line.strip()]
+    if not out:
+        raise CorpusError(f"{path}: holds no bank lines")
+    return out
+
+
 def bank_hash(folder: Path) -> str:
     """Hash of the bank's files and those of its route-only, chat-turn, short-message and
     party-only passes: a learned model trained on other data is stale."""
