@@ -25,11 +25,11 @@ class Scripted:
 
     def __init__(self, script: dict[str, tuple[list[str], bool, list[str]]]) -> None:
         self.script = script
-        self.asked: list[tuple[str, str]] = []
+        self.asked: list[tuple[str, str, object]] = []
 
-    def ask(self, question: str, role: str, llm: bool = True) -> Answer:
-        self.asked.append((question, role))
-        cited, abstained, reasons = next(v for k, v in self.script.items() if question.endswith(k))
+    def ask(self, question: str, role: str, conversation: object = None, llm: bool = True) -> Answer:
+        self.asked.append((question, role, conversation))
+        cited, abstained, reasons = self.script[question]
         return Answer(question, "en", "", abstained, [Citation(c, c, "", "") for c in cited], role, reasons)
 
 
@@ -63,22 +63,30 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
     assert (f.safety, f.reporting_point) == (1, 1)
     assert (f.open, f.open_refused, f.open_as_unrelated) == (3, 2, 1)
     assert (f.unrelated, f.unrelated_refused) == (2, 1)
-    assert len(engine.asked) == 9
+    assert len(engine.asked) == 9 and all(chat is None for _, _, chat in engine.asked)
     text = f.line(trained=False)
     assert "hit@1 2, hit@3 3, refused 1" in text and "not out of pass" not in text
     assert "(trained on: not out of pass)" in f.line(trained=True)
 
 
-def test_a_follow_up_is_asked_with_the_message_it_leans_on_as_its_role(tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["context", "after"])
+def test_a_second_message_is_asked_in_a_chat_that_opened_with_the_first(tmp_path: Path, key: str) -> None:
+    """A follow-up (`context`) and a message that names its own subject (`after`) are both asked
+    as the second turn of one chat, as the asker's role; only the second is counted."""
     path = tmp_path / "p98_turns.jsonl"
     path.write_text(json.dumps({"q": "and for dual?", "lang": "en", "role": "company", "kind": "answer",
                                 "ids": ["3B.duaal.1"], "track": "duaal", "safety": False,
-                                "context": "how often does the school visit?"}), encoding="utf-8")
-    engine = Scripted({"and for dual?": (["3B.duaal.1"], False, [])})
+                                key: "how often does the school visit?"}) + "\n"
+                    + line("a recipe", "unrelated"), encoding="utf-8")
+    engine = Scripted({"how often does the school visit?": (["3B.1"], False, []),
+                       "and for dual?": (["3B.duaal.1"], False, []),
+                       "a recipe": ([], True, ["unrelated"])})
     f = score_questions(engine, load_pass(path, None), "p98_turns")  # type: ignore[arg-type]
-    (asked, role), = engine.asked
-    assert asked.startswith("how often does the school visit?") and asked.endswith("and for dual?")
-    assert role == "company" and f.hit1 == 1
+    (first, role1, chat1), (second, role2, chat2), (alone, _, chat3) = engine.asked
+    assert (first, second, alone) == ("how often does the school visit?", "and for dual?", "a recipe")
+    assert chat1 is chat2 and chat1 is not None and chat3 is None
+    assert role1 == role2 == "company"
+    assert (f.answered, f.hit1, f.unrelated, f.unrelated_refused) == (1, 1, 1, 1)
 
 
 @pytest.mark.parametrize(("content", "said"), [

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.answering.conversation import Conversation
 from assistant.learn.bank import BankQuestion, load_pass
 
 if TYPE_CHECKING:
@@ -49,10 +50,16 @@ class PassFigures:
 
 
 def score_questions(assistant: Assistant, questions: list[BankQuestion], name: str) -> PassFigures:
-    """Ask each line as its role (a follow-up together with the message it leans on) and count."""
+    """Ask each line as its role and count; a line with the message before it (which it leans on,
+    or not) is the second turn of a chat that opened with that message, as in the app."""
     out = PassFigures(name)
     for q in questions:
-        a = assistant.ask(q.query, q.role or "student", llm=False)
+        role = q.role or "student"
+        chat = None
+        if before := q.context or q.after:
+            chat = Conversation()
+            assistant.ask(before, role, conversation=chat, llm=False)
+        a = assistant.ask(q.text, role, conversation=chat, llm=False)
         cited = [c.id for c in a.citations]
         if q.answered:
             out.answered += 1
