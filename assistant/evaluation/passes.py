@@ -3,25 +3,26 @@ shipped engine answers a style of question before that style joins the bank, and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.answering.answer import SAFETY
 from assistant.answering.conversation import Conversation
-from assistant.learn.bank import BankQuestion, load_pass
+from assistant.learn.bank import BankQuestion
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
-#: the provision every discrimination situation must cite
-REPORTING_POINT = "4.aanv.4"
+#: the reporting point, which every discrimination situation must cite
+REPORTING_POINT = SAFETY[0]
 #: the reasons of a refusal that calls a question not about the code at all
 NOT_ABOUT_THE_CODE = {"unrelated", "injection"}
 
 
 @dataclass
 class PassFigures:
-    """Counts over one pass; each `*_of` pair reads as 'so many of so many'."""
+    """Counts over one pass: how many lines of each kind, and what the engine did with them."""
 
     name: str
     answered: int = 0  # lines the code answers (answer and list)
@@ -44,9 +45,6 @@ class PassFigures:
                 f"open lines {self.open}: refused {self.open_refused}, "
                 f"{self.open_as_unrelated} of them as not about the code; "
                 f"unrelated lines {self.unrelated}: refused {self.unrelated_refused}")
-
-    def as_dict(self) -> dict[str, int | str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def score_questions(assistant: Assistant, questions: list[BankQuestion], name: str) -> PassFigures:
@@ -77,11 +75,6 @@ def score_questions(assistant: Assistant, questions: list[BankQuestion], name: s
             out.unrelated += 1
             out.unrelated_refused += a.abstained
     return out
-
-
-def score_pass(assistant: Assistant, path: Path) -> PassFigures:
-    """The figures of one pass file (bank lines with ids the corpus knows)."""
-    return score_questions(assistant, load_pass(path, set(assistant.corpus.by_id)), path.stem)
 
 
 def trained_on(path: Path, bank: Path) -> bool:

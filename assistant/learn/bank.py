@@ -130,8 +130,8 @@ def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool =
 
 
 def load_pass(path: Path, known: set[str] | None = None) -> list[BankQuestion]:
-    """The questions of one pass file, wherever it lies: a chat turn's `context` is kept, so a
-    follow-up is asked together with the message it leans on."""
+    """The questions of one pass file, wherever it lies, each with the message before it when
+    the pass gives one (`context` or `after`)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
