@@ -121,26 +121,26 @@ def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool =
     """Every question of every pass file in `folder` (the pass is the file's name);
     `safety_labels`: every line must say whether it is a safety question; `turns`: every line
     must give the message before it."""
-    out: list[BankQuestion] = []
-    for path in bank_files(folder):
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                out.append(_question(line, f"{path.name} line {n}", path.stem, known, safety_labels, turns))
-    return out
+    return [q for path in bank_files(folder)
+            for q in _file_questions(path, path.read_text(encoding="utf-8"), known, safety_labels, turns)]
 
 
 def load_pass(path: Path, known: set[str] | None = None) -> list[BankQuestion]:
     """The questions of one pass file, wherever it lies, each with the message before it when
     the pass gives one (`context` or `after`)."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CorpusError(f"{path}: cannot be read as a pass of bank lines ({exc.__class__.__name__})") from None
-    out = [_question(line, f"{path.name} line {n}", path.stem, known, False)
-           for n, line in enumerate(lines, 1) if line.strip()]
-    if not out:
+    if not (out := _file_questions(path, text, known)):
         raise CorpusError(f"{path}: holds no bank lines")
     return out
+
+
+def _file_questions(path: Path, text: str, known: set[str] | None, safety_labels: bool = False,
+                    turns: bool = False) -> list[BankQuestion]:
+    return [_question(line, f"{path.name} line {n}", path.stem, known, safety_labels, turns)
+            for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def bank_hash(folder: Path) -> str:
