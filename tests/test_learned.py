@@ -101,8 +101,10 @@ def test_the_safety_route_cites_reporting_and_says_where_to_go(assistant, role: 
     a = assistant.ask(q.text, role)
     assert not a.abstained and "safety" in a.reasons
     assert {"4.aanv.4", "4.aanv.5"} <= set(ids(a))
-    if role == "staff":
+    if role in ("staff", "company"):  # the follow-up after a report, which their note describes
         assert "4.aanv.7" in ids(a)
+    if role == "company":  # and the company's own duty of fair and safe treatment
+        assert "4.aanv.2" in ids(a)
     assert "College voor de Rechten van de Mens" in a.answer  # where to go; the code does not judge
 
 
@@ -378,35 +380,35 @@ def test_the_split_bank_product_does_not_wait_for_a_busy_helper() -> None:
         release.set()
 
 
-@pytest.mark.parametrize("role", ["student", "staff"])
+@pytest.mark.parametrize("role", ["student", "staff", "company"])
 def test_the_safety_route_leads_with_reporting_then_answers_what_was_asked(role: str) -> None:
     """The reporting point comes first and the asked question's best provision second, so the
     route does not push the answer to the question itself out of the first three citations."""
     from assistant.answering.abstain import Verdict
-    from assistant.answering.answer import SAFETY, SAFETY_STAFF, compose
+    from assistant.answering.answer import compose, safety_route
     from assistant.search.retrieve import Hit
 
     hits = [Hit("4.aanv.8", 0.9), Hit("3B.3", 0.4), Hit("4.aanv.4", 0.3)]
     a = compose("a new placement after a case?", "en", role, hits, Verdict(False, ["safety"]), CORPUS, None)
     cited = [c.id for c in a.citations]
-    route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+    route = safety_route(role)
     assert cited[:2] == ["4.aanv.4", "4.aanv.8"]
     assert set(route) <= set(cited) and len(cited) == len(set(cited))
 
 
-@pytest.mark.parametrize("role", ["student", "staff"])
+@pytest.mark.parametrize("role", ["student", "staff", "company"])
 def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -> None:
     """Recognised only with the word model, the reporting point follows the ranker's citations
     rather than displacing them, and the note on where to report is there as in the first tier."""
     from assistant.answering.abstain import Verdict
-    from assistant.answering.answer import SAFETY, SAFETY_STAFF, compose
+    from assistant.answering.answer import MAX_SAFETY_CITATIONS, compose, safety_route
     from assistant.search.retrieve import Hit
 
     hits = [Hit("3B.5", 0.8), Hit("def.werkbegeleider", 0.6), Hit("3B.1", 0.1)]
     a = compose("werkbegeleider en mijn hoofddoek", "nl", role, hits, Verdict(False, ["safety_also"]), CORPUS,
                 None, 0.05, 0.6)
-    route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
-    assert ids(a) == ["3B.5", "def.werkbegeleider", *route]
+    route = safety_route(role)
+    assert ids(a) == ["3B.5", "def.werkbegeleider", *route][:MAX_SAFETY_CITATIONS]
     assert TEXTS["nl"]["safety"][role] in a.answer
 
 

@@ -18,10 +18,11 @@ from assistant.search.retrieve import Hit
 MAX_CITATIONS = 3
 #: the code's two pay rules: a question about one is a question about pay, answered with both
 PAY = ("3B.vd.4", "3B.vd.5")
-#: the safety route: the reporting point and how to recognise and report; for staff, the
-#: follow-up after a report
+#: the safety route: the reporting point and how to recognise and report
 SAFETY = ("4.aanv.4", "4.aanv.5")
-SAFETY_STAFF = ("4.aanv.7",)
+#: what the route adds for the other parties: for staff the follow-up after a report; for a
+#: company that follow-up, which its note describes, and its own duty of fair and safe treatment
+SAFETY_BY_ROLE = {"student": (), "staff": ("4.aanv.7",), "company": ("4.aanv.7", "4.aanv.2")}
 MAX_SAFETY_CITATIONS = 5
 #: a refused question still shows a provision the ranker finds more likely than not to answer it
 RELATED_MIN = 0.5
@@ -29,6 +30,11 @@ RELATED_MIN = 0.5
 
 def _voiced(text: object, role: str) -> str:
     return text[role] if isinstance(text, dict) else str(text)
+
+
+def safety_route(role: str) -> list[str]:
+    """The provisions the safety route cites for this asker, the reporting point first."""
+    return [*SAFETY, *SAFETY_BY_ROLE.get(role, ())]
 
 
 def citation(corpus: Corpus, pid: str, lang: str, score: float = 0.0) -> Citation:
@@ -192,7 +198,7 @@ def compose(
     pids = [h.pid for h in chosen]
     notes: list[str] = []
     if {"safety", "safety_also"} & set(verdict.reasons):
-        route = [*SAFETY, *(SAFETY_STAFF if role == "staff" else ())]
+        route = safety_route(role)
         # the safety model alone: the reporting point first, then the best answer to what was
         # asked, then the rest of the route, which never pushes that answer out of sight; only the
         # question's words point to unequal treatment: the route follows what the ranker found
