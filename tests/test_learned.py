@@ -507,6 +507,28 @@ def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank(assistant
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)  # the searched bank vectors
 
 
+#: passes written to score the safety route, each by another writer than the route pass of its kind
+ROUTE_SCORING_PASSES = ("p38_leaving", "p42_adjustments", "p44_topic")
+
+
+def test_passes_no_model_saw_cite_the_reporting_point_for_their_discrimination_cases(assistant) -> None:
+    """The safety route generalises to ways of asking it was not trained on: of the discrimination
+    situations of the passes kept aside to score it, at least 95% cite the reporting point (143
+    of 150 with the shipped model)."""
+    from assistant.evaluation.passes import score_questions, trained_on
+    from assistant.learn.bank import load_pass
+
+    folder = BANK.parent / "questions-next"
+    figures = []
+    for name in ROUTE_SCORING_PASSES:
+        path = folder / f"{name}.jsonl"
+        assert not trained_on(path, BANK)
+        figures.append(score_questions(assistant, load_pass(path, set(CORPUS.by_id)), name))
+    cases = sum(f.safety for f in figures)
+    assert cases >= 150
+    assert sum(f.reporting_point for f in figures) >= 0.95 * cases, [f.line(False) for f in figures]
+
+
 def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
     (tmp_path / "p_route.jsonl").write_text(
         '{"q": "my boss makes jokes about my headscarf", "lang": "en", "role": "student", '
