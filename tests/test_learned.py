@@ -380,6 +380,22 @@ def test_the_split_bank_product_does_not_wait_for_a_busy_helper() -> None:
         release.set()
 
 
+def test_each_askers_safety_route_is_what_the_safety_passes_label_for_that_asker() -> None:
+    """Beyond the reporting point and how to report, the route cites for each asker the provisions
+    the safety-route passes label for at least half of that asker's cases, most often labelled
+    first: a company hears of its own duties, staff of the follow-up after a report."""
+    from collections import Counter
+
+    from assistant.answering.answer import SAFETY, SAFETY_BY_ROLE
+
+    cases = [q for q in load_bank(route_folder(BANK), set(CORPUS.by_id), safety_labels=True) if q.safety]
+    for role in ("student", "staff", "company"):
+        mine = [q for q in cases if q.role == role]
+        counts = Counter(pid for q in mine for pid in q.ids if pid not in SAFETY)
+        assert len(mine) >= 50
+        assert SAFETY_BY_ROLE[role] == tuple(p for p, n in counts.most_common() if n >= len(mine) / 2), role
+
+
 @pytest.mark.parametrize("role", ["student", "staff", "company"])
 def test_the_safety_route_leads_with_reporting_then_answers_what_was_asked(role: str) -> None:
     """The reporting point comes first and the asked question's best provision second, so the

@@ -20,9 +20,11 @@ MAX_CITATIONS = 3
 PAY = ("3B.vd.4", "3B.vd.5")
 #: the safety route: the reporting point and how to recognise and report
 SAFETY = ("4.aanv.4", "4.aanv.5")
-#: what the route adds for the other parties: for staff the follow-up after a report; for a
-#: company that follow-up, which its note describes, and its own duty of fair and safe treatment
-SAFETY_BY_ROLE = {"student": (), "staff": ("4.aanv.7",), "company": ("4.aanv.7", "4.aanv.2")}
+#: what the route adds for each asker: the provisions the safety-route passes label for at least
+#: half of that asker's cases, most often labelled first (a test derives them from the passes):
+#: for staff the follow-up after a report; for a company its own duties of fair and safe
+#: treatment and of a safe and inclusive culture on its work floor
+SAFETY_BY_ROLE = {"student": (), "staff": ("4.aanv.7",), "company": ("4.aanv.2", "3B.3")}
 MAX_SAFETY_CITATIONS = 5
 #: a refused question still shows a provision the ranker finds more likely than not to answer it
 RELATED_MIN = 0.5
