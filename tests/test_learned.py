@@ -425,7 +425,27 @@ def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -
                 None, 0.05, 0.6)
     route = safety_route(role)
     assert ids(a) == ["3B.5", "def.werkbegeleider", *route][:MAX_SAFETY_CITATIONS]
-    assert TEXTS["nl"]["safety"][role] in a.answer
+    note = re.sub(r"\{cite:[^}]+\}", "", TEXTS["nl"]["safety"][role])
+    assert note in a.answer and "{cite:" not in a.answer
+
+
+@pytest.mark.parametrize(("reasons", "hits", "marked"), [
+    (["safety"], [Hit("4.aanv.3", 0.9)], True),
+    (["safety_also"], [Hit("3B.5", 0.8), Hit("3B.vd.3", 0.7), Hit("3B.1", 0.6)], False),
+])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_companys_safety_note_numbers_its_duty_only_where_it_is_cited(
+        reasons: list[str], hits: list[Hit], marked: bool, lang: str) -> None:
+    """A company weighing whether to end or refuse a placement over who the intern is reads, in
+    the route's note, that the code commits its staff to fair treatment, with that provision's
+    number when it is among the citations, and no dangling number when the route had no room."""
+    a = compose("may we end her placement?", lang, "company", hits, Verdict(False, reasons), CORPUS, None,
+                0.05, 0.6)
+    marks = [int(m) for m in re.findall(r"\[(\d+)\]", " ".join(a.notes))]
+    cited = [c.id for c in a.citations]
+    assert "{cite:" not in a.answer
+    assert bool(marks) is marked and ("4.aanv.2" in cited) is marked
+    assert all(cited[m - 1] == "4.aanv.2" for m in marks)
 
 
 def _findings(safety: float, words: float, decision: str) -> object:

@@ -8,6 +8,8 @@ rendering). The fixed texts are data (texts/answers.yaml).
 
 from __future__ import annotations
 
+import re
+
 from assistant.answering.abstain import Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
@@ -32,6 +34,12 @@ RELATED_MIN = 0.5
 
 def _voiced(text: object, role: str) -> str:
     return text[role] if isinstance(text, dict) else str(text)
+
+
+def _marked(text: str, pids: list[str]) -> str:
+    """A fixed text with each `{cite:ID}` turned into that provision's number among the cited,
+    or dropped when it is not cited: a note may lean on a provision only where it is shown."""
+    return re.sub(r"\{cite:([^}]+)\}", lambda m: f" [{pids.index(m[1]) + 1}]" if m[1] in pids else "", text)
 
 
 def safety_route(role: str) -> list[str]:
@@ -207,7 +215,7 @@ def compose(
         order = ([route[0], *pids[:1], *route, *pids] if "safety" in verdict.reasons
                  else [*pids, *route])
         pids = list(dict.fromkeys(order))[:MAX_SAFETY_CITATIONS]
-        notes.append(_voiced(t["safety"], role))
+        notes.append(_marked(_voiced(t["safety"], role), pids))
     if _about_pay(pids, by_pid) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
         if not any(s.id in t["not_set"] for s in verdict.silent[:1]):  # its pointer says so itself
