@@ -471,6 +471,30 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
     assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
 
 
+@pytest.mark.parametrize(("decision", "topic", "pointer"), [
+    ("unrelated", "holidays", True),  # "how many days off do i get", read as off topic
+    ("unrelated", None, False),
+    ("unrelated", "other", False),  # the topic model's class for no known matter
+    ("injection", "holidays", False),  # an override attempt gets no pointer
+])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_an_off_topic_refusal_says_where_a_known_open_matter_is_settled(
+        decision: str, topic: str | None, pointer: bool, lang: str) -> None:
+    """Refused as off topic, a question the topic model places in a matter the code leaves open
+    still hears where that matter is settled, as a question; it is refused all the same and cites
+    nothing, so a truly off-topic message loses nothing but reads a pointer it can ignore."""
+    from assistant.answering.abstain import decide
+    from assistant.search.retrieve import Findings
+
+    found = Findings([], {k: float(k == decision) for k in KINDS}, SafetyScore(0.0, 0.0, 0.6, 0.5), topic, 0.5)
+    verdict = decide(found, CORPUS, {"answer_min": 0.2})
+    a = compose("q", lang, "student", [], verdict, CORPUS, None)
+    where = {t.id: t.where("student", lang) for t in CORPUS.silent_topics}
+    assert a.abstained and verdict.reasons == [decision] and a.citations == []
+    assert (where["holidays"] in a.answer) is pointer
+    assert (TEXTS[lang][decision] in a.answer) is not pointer
+
+
 def test_the_word_model_gives_scikit_learns_probabilities() -> None:
     """Answering recomputes the tf-idf vector of one question without scikit-learn: the same
     probability as the fitted vectoriser and regression."""

@@ -51,7 +51,7 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     for having reported it) is never refused: on its own it leads the answer with the reporting
     point ("safety"); recognised only with the word model's second opinion, the reporting point
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
-    the topic model is sure of it, and its pointer says where to look instead; an answered
+    the topic model is sure of it (an off-topic one too), and its pointer says where to look instead; an answered
     question that is also partly about such a topic gets that pointer as a note. A question
     the bank holds (nearly) word for word is decided by its label.
     """
@@ -77,7 +77,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":
             return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
-        return Verdict(True, [kind])
+        # off topic as the decision reads it, yet the topic model is sure of an open matter: the
+        # refusal also says where that matter is settled, in case that is what was meant
+        return Verdict(True, [kind], silent if kind == "unrelated" else [])
     if d["list"] > d["answer"]:
         return Verdict(False, ["list"], party=findings.party)
     # answered, but as likely to be about the open topic as a refusal would need: say where

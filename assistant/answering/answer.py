@@ -123,7 +123,11 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
     reason = verdict.reasons[0] if verdict.reasons else "not_covered"
     related: list[str] = []
     head: list[str]
-    if reason in ("injection", "unrelated"):
+    if reason == "unrelated" and verdict.silent:
+        s = verdict.silent[0]
+        head = [t["unrelated_topic"].format(topic=s.topic_nl if lang == "nl" else s.topic_en,
+                                            where=s.where(role, lang))]
+    elif reason in ("injection", "unrelated"):
         head = [t[reason]]
     else:
         head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
