@@ -79,7 +79,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
             return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
         # off topic as the decision reads it, yet the topic model is sure of an open matter: the
         # refusal also says where that matter is settled, in case that is what was meant
-        return Verdict(True, [kind], silent if kind == "unrelated" else [])
+        if kind == "unrelated" and topic:
+            return Verdict(True, [kind, f"silent:{topic.id}"], silent)
+        return Verdict(True, [kind])
     if d["list"] > d["answer"]:
         return Verdict(False, ["list"], party=findings.party)
     # answered, but as likely to be about the open topic as a refusal would need: say where

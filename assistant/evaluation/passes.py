@@ -70,7 +70,8 @@ def score_questions(assistant: Assistant, questions: list[BankQuestion], name: s
         elif q.kind == "out_of_scope":
             out.open += 1
             out.open_refused += a.abstained
-            out.open_as_unrelated += a.abstained and bool(NOT_ABOUT_THE_CODE & set(a.reasons))
+            out.open_as_unrelated += (a.abstained and bool(NOT_ABOUT_THE_CODE & set(a.reasons))
+                                      and not any(r.startswith("silent:") for r in a.reasons))
         else:
             out.unrelated += 1
             out.unrelated_refused += a.abstained
