@@ -10,6 +10,7 @@ opened for writing, and its output are searched for the marker.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,8 @@ def files_under(root: Path, since: float | None = None) -> Iterator[Path]:
                 st = path.lstat()
             except OSError:
                 continue
-            if path.is_symlink() or st.st_size > MAX_BYTES:
+            # only regular files: reading a FIFO another process left in /tmp would block forever
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_BYTES:
                 continue
             if since is None or st.st_mtime >= since or st.st_ctime >= since:
                 yield path
