@@ -51,9 +51,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     for having reported it) is never refused: on its own it leads the answer with the reporting
     point ("safety"); recognised only with the word model's second opinion, the reporting point
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
-    the topic model is sure of it (an off-topic one too), and its pointer says where to look instead; an answered
-    question that is also partly about such a topic gets that pointer as a note. A question
-    the bank holds (nearly) word for word is decided by its label.
+    the topic model is sure of it (an off-topic one too), and its pointer says where to look
+    instead; an answered question that is also partly about such a topic gets that pointer as a
+    note. A question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
     if findings.same_as is not None:  # a question of the bank: its label, not a guess
