@@ -13,7 +13,7 @@ import re
 from assistant.answering.abstain import Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
-from assistant.corpus.corpus import Corpus
+from assistant.corpus.corpus import Corpus, NextStep
 from assistant.domain import AUDIENCE_ROLE, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit
 
@@ -176,6 +176,15 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
                                lead="\n".join(lines), notes=[" ".join(scope)] if scope else []))
 
 
+def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[tuple[NextStep, str]]:
+    """Where the asker can turn if the rule the answer leads with is not kept, with each step's
+    note in the asker's voice (corpus/next_steps.yaml)."""
+    if not pids:
+        return []
+    return [(step, note) for step in corpus.next_steps
+            if pids[0] in step.after and (note := step.note(role, lang))]
+
+
 def with_reporting_point(answer: Answer, corpus: Corpus) -> Answer:
     """The answer with the reporting point cited after its own citations, and a note asking
     whether the question is also about the unequal treatment raised earlier in the chat: a
@@ -231,10 +240,15 @@ def compose(
         other = [*other, *PAY]
     other = [pid for pid in dict.fromkeys(other) if pid not in pids]
     cites += [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in other]
+    steps = [] if named or {"safety", "safety_also"} & set(verdict.reasons) else _next_steps(pids, role, lang, corpus)
+    shown = [*pids, *other]
+    shown += [step.cite for step, _ in steps if step.cite and step.cite not in shown]
+    cites += [citation(corpus, pid, lang) for pid in shown[len(pids) + len(other):]]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope = _scope(corpus, pids, other, track, lang)
     notes += [s.where(role, lang) for s in verdict.silent[:1]]
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
+    paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
     return compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
                                lead=" ".join(sentences), notes=paragraphs))

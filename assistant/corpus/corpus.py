@@ -13,7 +13,7 @@ import yaml
 from assistant.corpus.files import CorpusFiles, default_corpus_dir
 from assistant.corpus.parse import parse, sha256
 from assistant.corpus.source import read_source
-from assistant.domain import AUDIENCES, PHASES, TRACKS, Curation, Provision
+from assistant.domain import AUDIENCES, LANGUAGES, PHASES, ROLES, TRACKS, Curation, Provision
 from assistant.errors import CorpusError
 
 
@@ -35,6 +35,22 @@ class SilentTopic:
         return self.voices.get(role, {}).get(lang) or (self.where_nl if lang == "nl" else self.where_en)
 
 
+@dataclass(frozen=True)
+class NextStep:
+    """Where an asker can turn when a rule an answer leads with is not kept: a note per asker
+    and language, shown after an answer whose first citation is one of `after`, citing `cite`
+    (the provision that names that place) when there is one."""
+
+    id: str
+    after: tuple[str, ...]
+    cite: str | None
+    #: {"student": {"nl": …, "en": …}}; a role without a note does not get the step
+    notes: dict[str, dict[str, str]]
+
+    def note(self, role: str, lang: str) -> str | None:
+        return self.notes.get(role, {}).get(lang)
+
+
 @dataclass
 class Corpus:
     """All provisions in document order, their curation, and the silent-topic list."""
@@ -44,6 +60,7 @@ class Corpus:
     silent_topics: list[SilentTopic] = field(default_factory=list)
     #: per provision, the summary addressed to a company and written for school staff
     voices: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    next_steps: list[NextStep] = field(default_factory=list)
     #: the folder this corpus came from (its question bank trains the learned models)
     files: CorpusFiles = field(default_factory=lambda: CorpusFiles(default_corpus_dir()))
 
@@ -119,6 +136,19 @@ class Corpus:
         for cid in self.curation:
             if cid not in self.by_id:
                 out.append(f"{cid}: curated entry for a provision that does not exist")
+        for step in self.next_steps:
+            unknown = [pid for pid in (*step.after, step.cite or "") if pid and pid not in self.by_id]
+            if unknown:
+                out.append(f"next step {step.id}: unknown provision ids {', '.join(unknown)}")
+            # an answer quotes a lead-in ("… zorgt in ieder geval:") by its items, never first itself
+            if lead_ins := [pid for pid in step.after if pid in self.by_id and self.by_id[pid].children
+                            and self.by_id[pid].text.endswith(":")]:
+                out.append(f"next step {step.id}: {', '.join(lead_ins)} never leads an answer (name its items)")
+            for role, texts in step.notes.items():
+                for lang, text in texts.items():
+                    if (step.cite is not None) != (f"{{cite:{step.cite}}}" in text):
+                        out.append(f"next step {step.id}: the {role} {lang} note must mark its citation "
+                                   f"{{cite:{step.cite}}} exactly when it has one")
         return out
 
 
@@ -195,6 +225,25 @@ def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[Sile
         raise CorpusError(f"{path}: each topic needs id, topic_nl, topic_en, where_nl and where_en ({exc})") from None
 
 
+def load_next_steps(path: Path) -> list[NextStep]:
+    """The next steps of `next_steps.yaml`; none when the corpus has no such file."""
+    if not path.exists():
+        return []
+    data = _yaml(path) or []
+    need = f"{path}: each step needs id, after, cite (or null) and, for each role it speaks to, a note in nl and en"
+    try:
+        steps = [NextStep(str(d["id"]), tuple(str(a) for a in d["after"]),
+                          None if d["cite"] is None else str(d["cite"]),
+                          {role: {lang: str(d[role][lang]) for lang in LANGUAGES}
+                           for role in ROLES if d.get(role)})
+                 for d in data]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise CorpusError(f"{need} ({exc})") from None
+    if silent := [step.id for step in steps if not step.notes]:
+        raise CorpusError(f"{need}; {', '.join(silent)} speaks to no role")
+    return steps
+
+
 def load_corpus(files: CorpusFiles | None = None, source: Path | str | None = None) -> Corpus:
     """Parse the source (or another `source` file) and join the curated layer, when there is one."""
     files = files or CorpusFiles(default_corpus_dir())
@@ -205,7 +254,8 @@ def load_corpus(files: CorpusFiles | None = None, source: Path | str | None = No
     if not isinstance(voices, dict):
         raise CorpusError(f"{files.voices}: expected a mapping of provision id to voices")
     return Corpus(provisions, curation, load_silent_topics(files.silent, files.silent_voices),
-                  voices={str(k): v for k, v in voices.items()}, files=files)
+                  voices={str(k): v for k, v in voices.items()}, next_steps=load_next_steps(files.next_steps),
+                  files=files)
 
 
 def stamp_curated(corpus: Corpus) -> list[str]:

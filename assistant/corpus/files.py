@@ -21,7 +21,8 @@ def default_corpus_dir() -> Path:
 
 @dataclass(frozen=True)
 class CorpusFiles:
-    """The files of one corpus folder: the source, the curated layer, silent topics, voices, bank."""
+    """The files of one corpus folder: the source, the curated layer, silent topics, voices, next
+    steps, bank."""
 
     dir: Path
 
@@ -44,6 +45,10 @@ class CorpusFiles:
     @property
     def voices(self) -> Path:
         return self.dir / "voices.yaml"
+
+    @property
+    def next_steps(self) -> Path:
+        return self.dir / "next_steps.yaml"
 
     @property
     def bank(self) -> Path:
