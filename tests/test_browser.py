@@ -1,8 +1,9 @@
 """End to end in headless Chromium (Debian's /usr/bin/chromium + chromedriver, via selenium).
 
 Asks a question in the chat, checks the answer, its citation and the sources panel, switches
-language, browses, builds and exports a checklist, opens a deep link, and saves screenshots
-to docs/screenshots/. CI needs: apt-get install -y chromium chromium-driver
+language, browses, builds and exports a checklist, opens a deep link, and takes screenshots
+(into a temporary folder; `STAGECODE_SCREENSHOTS=docs/screenshots` refreshes the README's).
+CI needs: apt-get install -y chromium chromium-driver
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZES = {"desktop": (1366, 900), "mobile": (390, 844)}
 AXE_VERSION = "4.10.3"
 FLAGS = (
@@ -629,13 +629,23 @@ def axe() -> str:
     return source
 
 
-def test_every_tab_at_both_sizes_and_themes_screenshots_and_accessibility(app_url: str, driver, axe: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """Where the screenshots go: a temporary folder, so a test run leaves the checkout as it
+    was, or the folder `STAGECODE_SCREENSHOTS` names (docs/screenshots for the README's)."""
+    named = os.environ.get("STAGECODE_SCREENSHOTS")
+    folder = Path(named) if named else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_every_tab_at_both_sizes_and_themes_screenshots_and_accessibility(app_url: str, driver, axe: str,  # type: ignore[no-untyped-def]
+                                                                          shots: Path) -> None:
     """Screenshots for the README; no serious or critical axe-core violation on any tab, in the
     light and the dark theme (checked at the desktop size, after an answer with sources)."""
     from selenium.webdriver.common.by import By
 
     d = driver
-    SHOTS.mkdir(parents=True, exist_ok=True)
     d.set_script_timeout(120)
     problems = []
     for theme in ("light", "dark"):
@@ -646,13 +656,13 @@ def test_every_tab_at_both_sizes_and_themes_screenshots_and_accessibility(app_ur
             if size == "mobile":  # the question box is on the first screen of a phone
                 box = d.find_element(By.CSS_SELECTOR, "#question textarea").rect
                 assert box["y"] + box["height"] <= d.execute_script("return window.innerHeight"), box
-            d.save_screenshot(str(SHOTS / f"ask-{size}-{theme}-empty.png")) if size == "mobile" else None
+            d.save_screenshot(str(shots / f"ask-{size}-{theme}-empty.png")) if size == "mobile" else None
             _ask(d, "Do I get my travel costs reimbursed?")
             wait_for(lambda: d.find_elements(By.CSS_SELECTOR, '#sources [data-id="3B.vd.4"]'), what="sources")
             for tab in ("chat", "browse", "checklist"):
                 d.find_element(By.ID, f"tab-{tab}-button").click()
                 time.sleep(0.8)
-                d.save_screenshot(str(SHOTS / f"{tab}-{size}-{theme}.png"))
+                d.save_screenshot(str(shots / f"{tab}-{size}-{theme}.png"))
                 if size == "desktop":
                     d.execute_script(axe)
                     found = d.execute_async_script(
@@ -663,3 +673,6 @@ def test_every_tab_at_both_sizes_and_themes_screenshots_and_accessibility(app_ur
                     problems += [f"{theme} {tab}: {p}" for p in found]
     d.set_window_size(1280, 1500)
     assert problems == [], problems
+    names = [f"{tab}-{size}-{theme}.png" for tab in ("chat", "browse", "checklist") for size in SIZES
+             for theme in ("light", "dark")] + [f"ask-mobile-{theme}-empty.png" for theme in ("light", "dark")]
+    assert all((shots / n).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for n in names), sorted(shots.iterdir())
