@@ -43,7 +43,8 @@ def _marked(text: str, pids: list[str]) -> str:
 
 
 def safety_route(role: str) -> list[str]:
-    """The provisions the safety route cites for this asker, the reporting point first."""
+    """The provisions the safety route cites for this asker, the reporting point first (an answer
+    leads with the first of them that concerns the asker, see compose)."""
     return [*SAFETY, *SAFETY_BY_ROLE.get(role, ())]
 
 
@@ -222,10 +223,14 @@ def compose(
     notes: list[str] = []
     if {"safety", "safety_also"} & set(verdict.reasons):
         route = safety_route(role)
-        # the safety model alone: the reporting point first, then the best answer to what was
-        # asked, then the rest of the route, which never pushes that answer out of sight; only the
-        # question's words point to unequal treatment: the route follows what the ranker found
-        order = ([route[0], *pids[:1], *route, *pids] if "safety" in verdict.reasons
+        # the safety model alone: the route's first provision that concerns the asker (a student's
+        # or the school's reporting point; a company's own duty of fair treatment), then the best
+        # answer to what was asked, then the rest of the route, which never pushes that answer out
+        # of sight; only the question's words point to unequal treatment: the route follows what
+        # the ranker found
+        audience = ROLE_AUDIENCE[role]
+        first = next((p for p in route if (c := corpus.curation.get(p)) and audience in c.audiences), route[0])
+        order = ([first, *pids[:1], *route, *pids] if "safety" in verdict.reasons
                  else [*pids, *route])
         pids = list(dict.fromkeys(order))[:MAX_SAFETY_CITATIONS]
         notes.append(_marked(_voiced(t["safety"], role), pids))
