@@ -53,7 +53,7 @@ class NextStep:
 
 @dataclass
 class Corpus:
-    """All provisions in document order, their curation, and the silent-topic list."""
+    """All provisions in document order, their curation, the silent-topic list and the next steps."""
 
     provisions: list[Provision]
     curation: dict[str, Curation]
