@@ -221,7 +221,8 @@ def compose(
     by_pid = {h.pid: h for h in hits}
     pids = [h.pid for h in chosen]
     notes: list[str] = []
-    if {"safety", "safety_also"} & set(verdict.reasons):
+    routed = bool({"safety", "safety_also"} & set(verdict.reasons))
+    if routed:
         route = safety_route(role)
         # the safety model alone: the route's first provision that concerns the asker (a student's
         # or the school's reporting point; a company's own duty of fair treatment), then the best
@@ -245,10 +246,10 @@ def compose(
         other = [*other, *PAY]
     other = [pid for pid in dict.fromkeys(other) if pid not in pids]
     cites += [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in other]
-    steps = [] if named or {"safety", "safety_also"} & set(verdict.reasons) else _next_steps(pids, role, lang, corpus)
-    shown = [*pids, *other]
-    shown += [step.cite for step, _ in steps if step.cite and step.cite not in shown]
-    cites += [citation(corpus, pid, lang) for pid in shown[len(pids) + len(other):]]
+    steps = [] if named or routed else _next_steps(pids, role, lang, corpus)
+    extra = list(dict.fromkeys(s.cite for s, _ in steps if s.cite and s.cite not in (*pids, *other)))
+    cites += [citation(corpus, pid, lang) for pid in extra]
+    shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope = _scope(corpus, pids, other, track, lang)
     notes += [s.where(role, lang) for s in verdict.silent[:1]]
