@@ -88,6 +88,9 @@ class Answer:
     #: the paragraphs after it (scope, what the code leaves open, where to go)
     lead: str = ""
     notes: list[str] = field(default_factory=list)
+    #: notes the lead's own sentences already state (which track a rule is for), left out of
+    #: `notes`; a lead written by a language model carries them instead
+    stated: list[str] = field(default_factory=list)
 
     def to_public_json(self, qid: object = None) -> dict[str, object]:
         """The stable public JSON shape of `stagecode ask --json` (see README)."""

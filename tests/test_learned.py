@@ -29,7 +29,7 @@ from assistant.learn.bank import (
 )
 from assistant.learn.model import LearnedModel, Linear, SafetyScore
 from assistant.learn.signals import PIECE, BankVectors
-from assistant.search.retrieve import Hit
+from assistant.search.retrieve import Hit, names_track
 from assistant.text.tokens import word_count
 from assistant.training.store import expected_meta, shipped_path
 
@@ -219,6 +219,25 @@ def test_a_rule_for_the_other_track_is_named_with_its_source_number(lang: str) -
     a = compose("dual student, travel costs?", lang, "student", hits, Verdict(False), CORPUS, "duaal", 0.05, 0.6)
     assert ids(a) == ["3A.duaal", "3B.vd.4", "3B.vd.5"]  # a pay rule set aside brings the other
     assert "3B.vd.4 [2], 3B.vd.5 [3]" in a.notes[0] and "[2]" not in a.lead
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_the_track_of_a_one_track_answer_is_said_once(lang: str, role: str) -> None:
+    """A rule for full-time and part-time programmes is said to be one: by its own sentence when
+    that names the track, and otherwise by the track note. A generated lead, which need not name
+    it, gets the note back (`stated`)."""
+    both = compose("travel costs?", lang, role, [Hit("3B.vd.4", 0.9), Hit("3B.vd.5", 0.8)], Verdict(False),
+                   CORPUS, None, 0.05, 0.6)
+    note = TEXTS[lang]["vd_only"]
+    assert set(ids(both)[:2]) == set(PAY)
+    assert note not in both.answer and both.stated == [note]
+    for pid in ("3B.vd.1", "3B.vd.3", "3B.vd.4"):  # the voices name the track of these rules
+        assert names_track(CORPUS.summary(pid, role, lang), "vd"), (pid, role, lang)
+    # the footnote on handing over several students does not name it in a student's sentence
+    footnote = compose("several students?", lang, "student", [Hit("fn.4", 0.9)], Verdict(False), CORPUS, None,
+                       0.05, 0.6)
+    assert ids(footnote) == ["fn.4"] and note in footnote.answer and footnote.stated == []
 
 
 def test_the_amount_topics_pointer_is_the_only_no_amount_sentence() -> None:

@@ -15,7 +15,7 @@ from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
 from assistant.corpus.corpus import Corpus, NextStep
 from assistant.domain import AUDIENCE_ROLE, ROLE_AUDIENCE, Answer, Citation
-from assistant.search.retrieve import Hit
+from assistant.search.retrieve import Hit, names_track
 
 MAX_CITATIONS = 3
 #: the code's two pay rules: a question about one is a question about pay, answered with both
@@ -89,22 +89,24 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None, cite_min: float =
     return [h for h in out if not (h.pid in seen or seen.add(h.pid))], other[:1]
 
 
-def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None, lang: str) -> list[str]:
+def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None, lang: str,
+           role: str) -> tuple[list[str], list[str]]:
     """Which track the cited rules are for, and a note on each rule cited for the other track
-    only (numbered as its source, which follows the answer's own)."""
+    only (numbered as its source, which follows the answer's own); and apart, the track note
+    when every cited rule's sentence in the asker's voice already names that track."""
     t = TEXTS[lang]
-    notes = []
+    notes, stated = [], []
     tracks = {corpus.by_id[p].track for p in pids}
-    if tracks == {"vd"} and track != "vd":
-        notes.append(t["vd_only"])
-    elif tracks == {"duaal"} and track != "duaal":
-        notes.append(t["duaal_only"])
+    for one, key in (("vd", "vd_only"), ("duaal", "duaal_only")):
+        if tracks == {one} and track != one:
+            said = all(names_track(corpus.summary(p, role, lang), one) for p in pids)
+            (stated if said else notes).append(t[key])
     if other:
         ids = ", ".join(f"{pid} [{n}]" for n, pid in enumerate(other, len(pids) + 1))
         verb = t["verb1"] if len(other) == 1 else t["verbn"]
         key = "vd_not_duaal" if corpus.by_id[other[0]].track == "vd" else "duaal_not_vd"
         notes.append(t[key].format(ids=ids, verb=verb))
-    return notes
+    return notes, stated
 
 
 def _about_pay(pids: list[str], hits: dict[str, Hit]) -> bool:
@@ -172,9 +174,9 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
         for pid in ids:
             cites.append(citation(corpus, pid, lang))
             lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
-    scope = _scope(corpus, [c.id for c in cites], [], track, lang) if track else []
+    scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
     return compose_text(Answer(question, lang, "", False, cites, role, ["list"], track=track,
-                               lead="\n".join(lines), notes=[" ".join(scope)] if scope else []))
+                               lead="\n".join(lines), notes=[" ".join(scope)] if scope else [], stated=stated))
 
 
 def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[tuple[NextStep, str]]:
@@ -251,10 +253,10 @@ def compose(
     cites += [citation(corpus, pid, lang) for pid in extra]
     shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
-    scope = _scope(corpus, pids, other, track, lang)
+    scope, stated = _scope(corpus, pids, other, track, lang, role)
     notes += [s.where(role, lang) for s in verdict.silent[:1]]
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
     return compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
-                               lead=" ".join(sentences), notes=paragraphs))
+                               lead=" ".join(sentences), notes=paragraphs, stated=stated))

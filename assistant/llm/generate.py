@@ -289,8 +289,10 @@ class Generator:
                 return fallback(answer, "no_answer", "the model said the provisions do not answer")
             return fallback(answer, "guard", "; ".join(str(v) for v in violations[:3])
                             + (f" (+{len(violations) - 3} more)" if len(violations) > 3 else ""))
-        # the model's text replaces the lead; the notes and the sources stay the deterministic ones
-        return compose_text(replace(answer, lead=text, notes=list(answer.notes), produced_by=f"llm:{self.name}"))
+        # the model's text replaces the lead; the notes and the sources stay the deterministic ones,
+        # with what the deterministic lead stated in its own sentences
+        return compose_text(replace(answer, lead=text, notes=[*answer.stated, *answer.notes], stated=[],
+                                    produced_by=f"llm:{self.name}"))
 
 
 def fallback(answer: Answer, kind: str, detail: str) -> Answer:

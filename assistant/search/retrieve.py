@@ -54,6 +54,11 @@ def question_track(text: str) -> str | None:
     return None
 
 
+def names_track(text: str, track: str) -> bool:
+    """Whether a text names `track` ('vd' or 'duaal'), as a summary that opens with it does."""
+    return bool((_DUAAL if track == "duaal" else _VD).search(fold(text)))
+
+
 def term_table(bm25: BM25Retriever) -> tuple[dict[str, np.ndarray], list[str]]:
     """Each indexed term's BM25 contribution to every document, and the documents' ids.
 
