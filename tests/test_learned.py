@@ -448,9 +448,32 @@ def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -
                 None, 0.05, 0.6)
     route = safety_route(role)
     assert ids(a) == ["3B.5", "def.werkbegeleider", *route][:MAX_SAFETY_CITATIONS]
-    # the note is there whole, around its citation mark (numbered in the test below)
-    assert all(part in a.answer for part in re.split(r"\{cite:[^}]+\}", TEXTS["nl"]["safety"][role]))
-    assert "{cite:" not in a.answer
+    assert "College voor de Rechten van de Mens" in a.answer and "{cite:" not in a.answer
+
+
+@pytest.mark.parametrize(("reasons", "hits"), [
+    (["safety"], [Hit("4.aanv.8", 0.9)]),  # the whole route cited
+    (["safety_also"], [Hit("3B.5", 0.8), Hit("3B.vd.3", 0.7), Hit("3B.1", 0.6)]),  # the route cut short
+])
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_safety_note_says_only_what_the_cited_sentences_do_not(
+        reasons: list[str], hits: list[Hit], role: str, lang: str) -> None:
+    """The route's note leaves out the reporting point or the three-way meeting when that
+    provision's sentence already stands in the answer, says it itself when it does not, and
+    always says where to go to have the matter judged."""
+    a = compose("what now?", lang, role, hits, Verdict(False, reasons), CORPUS, None, 0.05, 0.6)
+    cited = ids(a)
+    note = next(n for n in a.notes if "College voor de Rechten van de Mens" in n)
+    for part in TEXTS[lang]["safety"][role]:
+        text = part if isinstance(part, str) else part["text"]
+        stem = re.split(r"\{cite:[^}]+\}", text)[0]
+        expected = isinstance(part, str) or (
+            ("cited" not in part or part["cited"] in cited) and part.get("uncited") not in cited)
+        assert (stem in note) is expected, (part, cited)
+    marks = [int(m) for m in re.findall(r"\[(\d+)\]", note)]
+    assert all(cited[m - 1] in {"4.aanv.2", "4.aanv.4"} for m in marks)
+    assert "4.aanv.4" in cited or "meldpunt" in note  # the reporting point, either way
 
 
 @pytest.mark.parametrize(("reasons", "hits", "marked"), [
@@ -468,8 +491,9 @@ def test_the_companys_safety_note_numbers_its_duty_only_where_it_is_cited(
     marks = [int(m) for m in re.findall(r"\[(\d+)\]", " ".join(a.notes))]
     cited = [c.id for c in a.citations]
     assert "{cite:" not in a.answer
-    assert bool(marks) is marked and ("4.aanv.2" in cited) is marked
-    assert all(cited[m - 1] == "4.aanv.2" for m in marks)
+    duty = [m for m in marks if cited[m - 1] == "4.aanv.2"]
+    assert bool(duty) is marked and ("4.aanv.2" in cited) is marked
+    assert all(cited[m - 1] in {"4.aanv.2", "4.aanv.4"} for m in marks)
 
 
 def _findings(safety: float, words: float, decision: str) -> object:

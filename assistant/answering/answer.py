@@ -42,6 +42,18 @@ def _marked(text: str, pids: list[str]) -> str:
     return re.sub(r"\{cite:([^}]+)\}", lambda m: f" [{pids.index(m[1]) + 1}]" if m[1] in pids else "", text)
 
 
+def safety_note(parts: list[str | dict[str, str]], pids: list[str]) -> str:
+    """The safety route's note for an answer citing `pids`: a part marked `uncited` is left out
+    when that provision is cited (its sentence in the answer says the same), and a part marked
+    `cited`, which leans on it, is kept only then."""
+    def shown(part: str | dict[str, str]) -> bool:
+        if isinstance(part, str):
+            return True
+        return ("cited" not in part or part["cited"] in pids) and part.get("uncited") not in pids
+
+    return _marked(" ".join(p if isinstance(p, str) else p["text"] for p in parts if shown(p)), pids)
+
+
 def safety_route(role: str) -> list[str]:
     """The provisions the safety route cites for this asker, the reporting point first (an answer
     leads with the first of them that concerns the asker, see compose)."""
@@ -236,7 +248,7 @@ def compose(
         order = ([first, *pids[:1], *route, *pids] if "safety" in verdict.reasons
                  else [*pids, *route])
         pids = list(dict.fromkeys(order))[:MAX_SAFETY_CITATIONS]
-        notes.append(_marked(_voiced(t["safety"], role), pids))
+        notes.append(safety_note(t["safety"][role], pids))
     if _about_pay(pids, by_pid) and not named:  # a pay question: both pay rules, and no amount is set
         pids = list(dict.fromkeys([*pids, *(p for p in PAY if track != "duaal")]))
         if not any(s.id in t["not_set"] for s in verdict.silent[:1]):  # its pointer says so itself
