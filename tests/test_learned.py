@@ -471,29 +471,28 @@ def test_the_safety_note_says_only_what_the_cited_sentences_do_not(
         expected = isinstance(part, str) or (
             ("cited" not in part or part["cited"] in cited) and part.get("uncited") not in cited)
         assert (stem in note) is expected, (part, cited)
-    marks = [int(m) for m in re.findall(r"\[(\d+)\]", note)]
-    assert all(cited[m - 1] in {"4.aanv.2", "4.aanv.4"} for m in marks)
+    assert not re.search(r"\[\d+\]", note)  # a gloss of the code, not the code's words
     assert "4.aanv.4" in cited or "meldpunt" in note  # the reporting point, either way
 
 
-@pytest.mark.parametrize(("reasons", "hits", "marked"), [
+@pytest.mark.parametrize(("reasons", "hits", "duty_cited"), [
     (["safety"], [Hit("4.aanv.3", 0.9)], True),
     (["safety_also"], [Hit("3B.5", 0.8), Hit("3B.vd.3", 0.7), Hit("3B.1", 0.6)], False),
 ])
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_the_companys_safety_note_numbers_its_duty_only_where_it_is_cited(
-        reasons: list[str], hits: list[Hit], marked: bool, lang: str) -> None:
-    """A company weighing whether to end or refuse a placement over who the intern is reads, in
-    the route's note, that the code commits its staff to fair treatment, with that provision's
-    number when it is among the citations, and no dangling number when the route had no room."""
+def test_the_companys_safety_note_says_its_duty_where_the_citations_do_not(
+        reasons: list[str], hits: list[Hit], duty_cited: bool, lang: str) -> None:
+    """A company weighing whether to end or refuse a placement over who the intern is reads that
+    the code commits its staff to fair treatment: in the cited 4.aanv.2 when the route had room
+    for it, else in the note; and the note, which glosses the code, claims no citation number."""
     a = compose("may we end her placement?", lang, "company", hits, Verdict(False, reasons), CORPUS, None,
                 0.05, 0.6)
-    marks = [int(m) for m in re.findall(r"\[(\d+)\]", " ".join(a.notes))]
     cited = [c.id for c in a.citations]
-    assert "{cite:" not in a.answer
-    duty = [m for m in marks if cited[m - 1] == "4.aanv.2"]
-    assert bool(duty) is marked and ("4.aanv.2" in cited) is marked
-    assert all(cited[m - 1] in {"4.aanv.2", "4.aanv.4"} for m in marks)
+    note = next(n for n in a.notes if "College voor de Rechten van de Mens" in n)
+    duty = next(p["text"] for p in TEXTS[lang]["safety"]["company"] if isinstance(p, dict) and p.get("uncited") == "4.aanv.2")
+    assert ("4.aanv.2" in cited) is duty_cited
+    assert (duty in note) is not duty_cited
+    assert not re.search(r"\[\d+\]", note) and "{cite:" not in a.answer
 
 
 def _findings(safety: float, words: float, decision: str) -> object:
