@@ -495,10 +495,32 @@ def test_the_companys_safety_note_says_its_duty_where_the_citations_do_not(
     assert not re.search(r"\[\d+\]", note) and "{cite:" not in a.answer
 
 
-def _findings(safety: float, words: float, decision: str) -> object:
+def _findings(safety: float, words: float, decision: str, topic: str | None = None) -> object:
     from assistant.search.retrieve import Findings
 
-    return Findings([], {k: float(k == decision) for k in KINDS}, SafetyScore(safety, words, 0.6, 0.5), None, 0.5)
+    return Findings([], {k: float(k == decision) for k in KINDS}, SafetyScore(safety, words, 0.6, 0.5), topic, 0.5)
+
+
+@pytest.mark.parametrize(("topic", "noted"), [("harassment", True), ("pregnancy", False), ("sick_leave", False)])
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_route_answer_adds_a_topics_pointer_only_where_it_has_one_for_the_route(
+        topic: str, noted: bool, role: str, lang: str) -> None:
+    """A case the topic model reads as harassment is told, beside the reporting point, that the
+    confidential adviser and complaints procedure are there too; the pointer of another topic,
+    which says the code leaves the matter open, never stands in a route answer."""
+    from assistant.answering.abstain import decide
+    from assistant.search.retrieve import Hit
+
+    verdict = decide(_findings(0.9, 0.9, "out_of_scope", topic), CORPUS, {"answer_min": 0.2})
+    assert verdict.reasons == ["safety"] and not verdict.abstain
+    a = compose("they keep touching me", lang, role, [Hit("3B.3", 0.6)], verdict, CORPUS, None, 0.05, 0.6)
+    t = next(t for t in CORPUS.silent_topics if t.id == topic)
+    assert t.where(role, lang) not in a.answer
+    assert (t.route_note(role, lang) is not None) is noted
+    if noted:
+        assert t.route_note(role, lang) in a.answer
+        assert t.route_note(role, lang) != t.route_note("student" if role != "student" else "staff", lang)  # voiced
 
 
 @pytest.mark.parametrize(("safety", "words", "decision", "reasons"), [

@@ -17,7 +17,7 @@ _INJECTION = lexicon.alternation("injection_patterns")
 @dataclass
 class Verdict:
     """Whether to abstain, and why; `silent`: the topic the code leaves open that the question
-    is (also) about, whose pointer the answer shows."""
+    is (also) about, whose pointer the answer shows (in a safety-route answer, its route note)."""
 
     abstain: bool
     reasons: list[str] = field(default_factory=list)
@@ -56,23 +56,26 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     note. A question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
+    topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
+    silent = [topic] if topic else []
+    # a route answer keeps a topic only when the topic has a word for it (harassment: the
+    # confidential adviser); the pointer of any other topic would say the code leaves it open
+    on_route = [t for t in silent if t.on_route]
     if findings.same_as is not None:  # a question of the bank: its label, not a guess
         kind, safety = findings.same_as
         d = {k: float(k == kind) for k in d}
         if safety:
-            return Verdict(False, ["safety"])
+            return Verdict(False, ["safety"], on_route)
     answer_min = thresholds["answer_min"] if findings.answer_min is None else findings.answer_min
-    topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
-    silent = [topic] if topic else []
     # the safety model alone also fires on code, logs and jokes, which the decision calls off
     # topic; with the word model's backing such a message is a safety case all the same
     off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
     safety = findings.safety
     backed = safety.blended >= safety.blended_min
     if safety.alone >= safety.alone_min and (backed or not off_topic):
-        return Verdict(False, ["safety"])
+        return Verdict(False, ["safety"], on_route)
     if backed:
-        return Verdict(False, ["safety_also"])
+        return Verdict(False, ["safety_also"], on_route)
     if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":

@@ -266,7 +266,8 @@ def compose(
     shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope, stated = _scope(corpus, pids, other, track, lang, role)
-    notes += [s.where(role, lang) for s in verdict.silent[:1]]
+    # the topic's pointer; in a route answer, only what it adds beside the reporting point
+    notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []

@@ -29,10 +29,19 @@ class SilentTopic:
     related: tuple[str, ...] = ()
     #: the pointer addressed to a company and written for school staff: {"company": {"nl": …}}
     voices: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the pointer in an answer of the safety route, per asker ("student" is the base text): the
+    #: route cites the reporting point, so `where`, which tells what the code leaves open, would
+    #: contradict it; a topic without one adds nothing there
+    on_route: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def where(self, role: str, lang: str) -> str:
         """Where to look instead, in the asker's voice (a student's text when there is no other)."""
         return self.voices.get(role, {}).get(lang) or (self.where_nl if lang == "nl" else self.where_en)
+
+    def route_note(self, role: str, lang: str) -> str | None:
+        """Where else to turn, beside the reporting point, in the asker's voice; None for a topic
+        that has nothing to add to the safety route."""
+        return self.on_route.get(role, {}).get(lang) or self.on_route.get("student", {}).get(lang)
 
 
 @dataclass(frozen=True)
@@ -199,10 +208,20 @@ def load_curation(path: Path) -> dict[str, Curation]:
     return {str(k): _curation(str(k), v) for k, v in data.items()}
 
 
-def _pointer_voices(entry: dict) -> dict[str, dict[str, str]]:
-    """{"company_nl": …, "staff_en": …} → {"company": {"nl": …}, "staff": {"en": …}}, empty ones left out."""
-    return {role: {lang: str(entry[f"{role}_{lang}"]) for lang in ("nl", "en") if entry.get(f"{role}_{lang}")}
+def _pointer_voices(entry: dict, suffix: str = "") -> dict[str, dict[str, str]]:
+    """{"company_nl": …, "staff_en": …} → {"company": {"nl": …}, "staff": {"en": …}}, empty ones left
+    out; with `suffix` "_on_route", from the keys "company_on_route_nl" and so on."""
+    return {role: {lang: str(entry[f"{role}{suffix}_{lang}"]) for lang in ("nl", "en")
+                   if entry.get(f"{role}{suffix}_{lang}")}
             for role in ("company", "staff")}
+
+
+def _route_notes(topic: dict, voiced: dict) -> dict[str, dict[str, str]]:
+    """A topic's pointers in an answer of the safety route: the student's from the topic list,
+    the company's and staff's from the voices file; empty when the topic has none."""
+    notes = {"student": {lang: str(topic[f"on_route_{lang}"]) for lang in ("nl", "en") if topic.get(f"on_route_{lang}")},
+             **_pointer_voices(voiced, "_on_route")}
+    return {role: texts for role, texts in notes.items() if texts}
 
 
 def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[SilentTopic]:
@@ -218,6 +237,7 @@ def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[Sile
                 id=str(d["id"]), topic_nl=d["topic_nl"], topic_en=d["topic_en"],
                 where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
                 voices=_pointer_voices(voiced.get(str(d["id"])) or {}),
+                on_route=_route_notes(d, voiced.get(str(d["id"])) or {}),
             )
             for d in data
         ]
