@@ -330,14 +330,23 @@ def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
     assert injection_misfires([(q.text, q.answered) for q in BANK_QUESTIONS]) == []
 
 
+#: the step of the grid each threshold is chosen from in training; one not named is fixed
+THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.05, "cite_ratio": 0.1,
+                   "safety_min": 0.02, "safety_words_min": 0.02, "safety_min_short": 0.02,
+                   "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
+                   "follows_min": 0.05, "follows_min_opening": 0.05}
+
+
 @pytest.mark.slow
 def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     """`stagecode train` from this checkout gives the shipped model, to the solver's tolerance.
 
     On another BLAS kernel (OpenBLAS picks one per CPU) the question vectors differ in the
     seventh decimal, and the solver (lbfgs, tol 1e-4) stops at other weights: measured, up to
-    1.8% of a part's largest weight, and one threshold one grid step (0.01) away. So each part
-    must be within 2% of its largest weight and each threshold within one step.
+    1.8% of a part's largest weight. Each threshold is the best of a grid by a criterion that is
+    flat near its best, so such weights can pick a neighbour: measured, one step of the safety
+    grid (0.02) and two of the reading grid (0.45 → 0.55). So each part must be within 2% of its
+    largest weight and each threshold within two steps of its grid.
     """
     from assistant.training.store import train_and_ship
 
@@ -347,7 +356,7 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     again = LearnedModel.load(out)
     assert again.thresholds.keys() == shipped.thresholds.keys()
     for key, value in shipped.thresholds.items():
-        assert again.thresholds[key] == pytest.approx(value, abs=0.011), key
+        assert abs(again.thresholds[key] - value) <= 2 * THRESHOLD_STEPS.get(key, 0.0) + 1e-9, key
     for part in ("cls", "ranker", "decide", "safety", "topic", "reading", "decide_short", "party"):
         assert getattr(shipped, part) is not None
         for name in ("W", "b"):
