@@ -14,6 +14,8 @@ LANGUAGES = ("nl", "en")
 ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
 #: the role whose checklist lists an audience's obligations
 AUDIENCE_ROLE = {audience: role for role, audience in ROLE_AUDIENCE.items()}
+#: the school's reporting point for internship discrimination and improper use of students
+REPORTING_POINT = "4.aanv.4"
 
 
 @dataclass(frozen=True)

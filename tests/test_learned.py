@@ -128,12 +128,63 @@ def test_voices_cover_every_provision_in_both_languages() -> None:
 
 
 def test_pointers_about_unequal_treatment_name_the_reporting_point() -> None:
-    """A refusal about workplace adjustments or a dress rule still tells someone treated
-    differently for who they are where to report it, in every voice and language."""
-    for topic in (t for t in CORPUS.silent_topics if t.id in ("disability_adjustments", "dress_code")):
+    """A refusal about a pregnancy, an age, an illness, workplace adjustments or a dress rule
+    still tells someone treated differently for who they are where to report it, in every voice
+    and language; the corpus check holds every such topic to it."""
+    grounds = {t.id for t in CORPUS.silent_topics if t.ground}
+    assert {"pregnancy", "age", "sick_leave", "mental_health", "disability_adjustments", "dress_code",
+            "religion_practice"} <= grounds
+    assert not [p for p in CORPUS.problems() if p.startswith("topic ")]
+    for topic in (t for t in CORPUS.silent_topics if t.ground):
+        assert "4.aanv.4" in topic.related, topic.id
         for role in ("student", "company", "staff"):
             assert "meldpunt" in topic.where(role, "nl"), (topic.id, role)
             assert "reporting point" in topic.where(role, "en"), (topic.id, role)
+
+
+def test_the_corpus_check_holds_a_ground_topic_to_the_reporting_point() -> None:
+    from dataclasses import replace
+
+    from assistant.corpus.corpus import Corpus
+
+    age = next(t for t in CORPUS.silent_topics if t.id == "age")
+    bare = replace(age, related=(), where_en="The code sets no age limits.", voices={})
+    problems = Corpus(CORPUS.provisions, CORPUS.curation, [bare]).problems()
+    assert "topic age: a ground of discrimination, so 4.aanv.4 must be related" in problems
+    assert "topic age: the student en pointer must name the reporting point" in problems
+    assert "topic age: the student nl pointer must name the meldpunt" not in problems
+
+
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("topic", ["mental_health", "pregnancy"])
+def test_a_refusal_on_a_ground_topic_cites_the_reporting_point(role: str, topic: str) -> None:
+    """Refused as a matter the code leaves open, a question about, say, burnout or a pregnancy
+    still cites the reporting point its pointer names, even when the ranker and the topic's own
+    related provisions fill the citations."""
+    t = next(t for t in CORPUS.silent_topics if t.id == topic)
+    hits = [Hit(pid, 0.9) for pid in ("3A.7", "3A.9", "3A.10")]
+    a = compose("zwanger en nu?", "nl", role, hits, Verdict(True, [f"silent:{topic}"], [t]), CORPUS, None)
+    assert a.abstained and len(a.citations) <= 3
+    assert ids(a)[-1] == "4.aanv.4" and t.where(role, "nl") in a.answer
+    plain = next(t for t in CORPUS.silent_topics if t.id == "holidays")
+    b = compose("vakantie?", "nl", role, hits, Verdict(True, ["silent:holidays"], [plain]), CORPUS, None)
+    assert "4.aanv.4" not in ids(b)
+
+
+@pytest.mark.parametrize(("topic", "cited"), [("pregnancy", True), ("age", True), ("holidays", False)])
+def test_an_answer_with_a_ground_topics_pointer_cites_the_reporting_point(topic: str, cited: bool) -> None:
+    """An answered question that is also about a pregnancy or an age gets that topic's pointer,
+    which names the reporting point: the reporting point is cited after the answer's own
+    provisions and the pointer carries its number; another topic's pointer cites nothing more."""
+    t = next(t for t in CORPUS.silent_topics if t.id == topic)
+    a = compose("mag ik haar dagen inkorten?", "nl", "company", [Hit("3B.vd.3", 0.9), Hit("3B.5", 0.8)],
+                Verdict(False, [f"silent:{topic}"], [t]), CORPUS, None, 0.05, 0.6)
+    assert not a.abstained and ids(a)[0] == "3B.vd.3"
+    assert ("4.aanv.4" in ids(a)) is cited
+    if cited:
+        assert ids(a)[-1] == "4.aanv.4" and f"{t.where('company', 'nl')} [{len(ids(a))}]" in a.answer
+    else:
+        assert t.where("company", "nl") in a.answer
 
 
 def test_a_list_question_lists_the_partys_provisions(assistant) -> None:

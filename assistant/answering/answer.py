@@ -14,14 +14,14 @@ from assistant.answering.abstain import Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
 from assistant.corpus.corpus import Corpus, NextStep
-from assistant.domain import AUDIENCE_ROLE, ROLE_AUDIENCE, Answer, Citation
+from assistant.domain import AUDIENCE_ROLE, REPORTING_POINT, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit, names_track
 
 MAX_CITATIONS = 3
 #: the code's two pay rules: a question about one is a question about pay, answered with both
 PAY = ("3B.vd.4", "3B.vd.5")
 #: the safety route: the reporting point and how to recognise and report
-SAFETY = ("4.aanv.4", "4.aanv.5")
+SAFETY = (REPORTING_POINT, "4.aanv.5")
 #: what the route adds for each asker: the provisions the safety-route passes label for at least
 #: half of that asker's cases, most often labelled first (a test derives them from the passes):
 #: for staff the follow-up after a report; for a company its own duties of fair and safe
@@ -153,7 +153,12 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
             related = [*PAY, *related]
             if not verdict.silent:  # a topic's pointer says it in its own words
                 head.append(t["not_set"]["amount"])
-        related = list(dict.fromkeys(r for r in related if r in corpus.by_id))[:MAX_CITATIONS]
+        related = list(dict.fromkeys(r for r in related if r in corpus.by_id))
+        # a matter that touches a ground of discrimination always shows the reporting point its
+        # pointer names, so that someone treated differently for it is not sent away empty-handed
+        if any(s.ground for s in verdict.silent[:1]) and REPORTING_POINT in related:
+            related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
+        related = related[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
     # what each related provision says, in the asker's voice, so the reader need not parse the
     # verbatim sources to see how far the code goes
@@ -262,12 +267,19 @@ def compose(
     cites += [citation(corpus, pid, lang, by_pid[pid].score if pid in by_pid else 0.0) for pid in other]
     steps = [] if named or routed else _next_steps(pids, role, lang, corpus)
     extra = list(dict.fromkeys(s.cite for s, _ in steps if s.cite and s.cite not in (*pids, *other)))
+    # the pointer of a matter that touches a ground of discrimination names the reporting point,
+    # which is cited with it
+    grounded = not routed and any(s.ground for s in verdict.silent[:1])
+    if grounded and REPORTING_POINT not in (*pids, *other, *extra):
+        extra.append(REPORTING_POINT)
     cites += [citation(corpus, pid, lang) for pid in extra]
     shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope, stated = _scope(corpus, pids, other, track, lang, role)
     # the topic's pointer; in a route answer, only what it adds beside the reporting point
     notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
+    if grounded:
+        notes[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []

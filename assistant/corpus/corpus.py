@@ -13,7 +13,7 @@ import yaml
 from assistant.corpus.files import CorpusFiles, default_corpus_dir
 from assistant.corpus.parse import parse, sha256
 from assistant.corpus.source import read_source
-from assistant.domain import AUDIENCES, LANGUAGES, PHASES, ROLES, TRACKS, Curation, Provision
+from assistant.domain import AUDIENCES, LANGUAGES, PHASES, REPORTING_POINT, ROLES, TRACKS, Curation, Provision
 from assistant.errors import CorpusError
 
 
@@ -33,6 +33,9 @@ class SilentTopic:
     #: route cites the reporting point, so `where`, which tells what the code leaves open, would
     #: contradict it; a topic without one adds nothing there
     on_route: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the matter touches a ground of discrimination (a pregnancy, an age, an illness, a religion,
+    #: an origin, a language): its pointer names the reporting point and a refusal cites it
+    ground: bool = False
 
     def where(self, role: str, lang: str) -> str:
         """Where to look instead, in the asker's voice (a student's text when there is no other)."""
@@ -134,7 +137,9 @@ class Corpus:
                 f"({', '.join(uncurated[:5])}{' …' if len(uncurated) > 5 else ''}); `stagecode corpus check` lists them")
 
     def problems(self) -> list[str]:
-        """Validation: every id curated, no orphan entries, no entry written for other text."""
+        """Validation: every id curated, no orphan entries, no entry written for other text, next
+        steps that cite what they name, and topics about a ground of discrimination that point
+        to the reporting point."""
         out = []
         for p in self.provisions:
             c = self.curation.get(p.id)
@@ -158,6 +163,13 @@ class Corpus:
                     if (step.cite is not None) != (f"{{cite:{step.cite}}}" in text):
                         out.append(f"next step {step.id}: the {role} {lang} note must mark its citation "
                                    f"{{cite:{step.cite}}} exactly when it has one")
+        for topic in (t for t in self.silent_topics if t.ground):
+            if REPORTING_POINT not in topic.related:
+                out.append(f"topic {topic.id}: a ground of discrimination, so {REPORTING_POINT} must be related")
+            for role in ROLES:
+                for lang, name in (("nl", "meldpunt"), ("en", "reporting point")):
+                    if name not in topic.where(role, lang):
+                        out.append(f"topic {topic.id}: the {role} {lang} pointer must name the {name}")
         return out
 
 
@@ -238,6 +250,7 @@ def load_silent_topics(path: Path, voices_path: Path | None = None) -> list[Sile
                 where_nl=d["where_nl"], where_en=d["where_en"], related=tuple(d.get("related", ())),
                 voices=_pointer_voices(voiced.get(str(d["id"])) or {}),
                 on_route=_route_notes(d, voiced.get(str(d["id"])) or {}),
+                ground=bool(d.get("ground", False)),
             )
             for d in data
         ]
