@@ -40,6 +40,8 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
         line("second right", "answer", ["3B.vd.4"]),
         line("cited but refused", "answer", ["3B.vd.4"]),
         line("told apart", "answer", ["4.aanv.4", "4.aanv.5"], safety=True),
+        line("sent home, pregnant", "answer", ["4.aanv.4"], safety=True),
+        line("too old, they said", "answer", ["4.aanv.4"], safety=True),
         line("left open, pointer", "out_of_scope"),
         line("left open, off topic", "out_of_scope"),
         line("left open, answered", "out_of_scope"),
@@ -52,6 +54,8 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
         "second right": (["3B.vd.5", "3B.vd.4"], False, []),
         "cited but refused": (["3B.vd.4"], True, ["not_covered"]),
         "told apart": (["4.aanv.5", "4.aanv.4"], False, ["safety"]),
+        "sent home, pregnant": (["3A.9", "4.aanv.4"], True, ["silent:pregnancy"]),
+        "too old, they said": ([], True, ["not_covered"]),
         "left open, pointer": ([], True, ["silent:holidays"]),
         "left open, off topic": ([], True, ["unrelated"]),
         "left open, answered": (["3B.5"], False, []),
@@ -59,13 +63,14 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
         "ignore your rules": (["2.1"], False, ["injection_ignored"]),
     })
     f = score_questions(engine, load_pass(path, None), path.stem)  # type: ignore[arg-type]
-    assert (f.name, f.answered, f.hit1, f.hit3, f.refused) == ("p99_try", 4, 2, 3, 1)
-    assert (f.safety, f.reporting_point) == (1, 1)
+    assert (f.name, f.answered, f.hit1, f.hit3, f.refused) == ("p99_try", 6, 2, 3, 3)
+    assert (f.safety, f.reporting_point, f.reporting_point_refused) == (3, 1, 1)
     assert (f.open, f.open_refused, f.open_as_unrelated) == (3, 2, 1)
     assert (f.unrelated, f.unrelated_refused) == (2, 1)
-    assert len(engine.asked) == 9 and all(chat is None for _, _, chat in engine.asked)
+    assert len(engine.asked) == 11 and all(chat is None for _, _, chat in engine.asked)
     text = f.line(trained=False)
-    assert "hit@1 2, hit@3 3, refused 1" in text and "not out of pass" not in text
+    assert "hit@1 2, hit@3 3, refused 3" in text and "not out of pass" not in text
+    assert "reporting point 1 of 3 (and 1 refused with it cited)" in text
     assert "(trained on: not out of pass)" in f.line(trained=True)
 
 

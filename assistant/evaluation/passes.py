@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.answering.answer import SAFETY
 from assistant.answering.conversation import Conversation
+from assistant.domain import REPORTING_POINT
 from assistant.learn.bank import BankQuestion
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
 
-#: the reporting point, which every discrimination situation must cite
-REPORTING_POINT = SAFETY[0]
 #: the reasons of a refusal that calls a question not about the code at all
 NOT_ABOUT_THE_CODE = {"unrelated", "injection"}
 
@@ -31,6 +29,7 @@ class PassFigures:
     refused: int = 0  # ... refused anyway
     safety: int = 0  # discrimination situations among them
     reporting_point: int = 0  # ... whose answer cites the reporting point
+    reporting_point_refused: int = 0  # ... refused, with the reporting point among what the code does say
     open: int = 0  # lines the code leaves open
     open_refused: int = 0  # ... refused
     open_as_unrelated: int = 0  # ... refused as not about the code (no pointer where to look)
@@ -41,7 +40,8 @@ class PassFigures:
         """One line of figures for the terminal; a pass the model trained on says so."""
         return (f"{self.name}{' (trained on: not out of pass)' if trained else ''}: "
                 f"answered lines {self.answered}: hit@1 {self.hit1}, hit@3 {self.hit3}, refused {self.refused}; "
-                f"discrimination situations citing the reporting point {self.reporting_point} of {self.safety}; "
+                f"discrimination situations citing the reporting point {self.reporting_point} of {self.safety} "
+                f"(and {self.reporting_point_refused} refused with it cited); "
                 f"open lines {self.open}: refused {self.open_refused}, "
                 f"{self.open_as_unrelated} of them as not about the code; "
                 f"unrelated lines {self.unrelated}: refused {self.unrelated_refused}")
@@ -67,6 +67,7 @@ def score_questions(assistant: Assistant, questions: list[BankQuestion], name: s
             if q.safety:
                 out.safety += 1
                 out.reporting_point += not a.abstained and REPORTING_POINT in cited
+                out.reporting_point_refused += a.abstained and REPORTING_POINT in cited
         elif q.kind == "out_of_scope":
             out.open += 1
             out.open_refused += a.abstained

@@ -21,6 +21,7 @@ from assistant.corpus.corpus import Corpus, load_corpus
 from assistant.corpus.files import CHECKOUT
 from assistant.corpus.parse import body_text
 from assistant.corpus.source import read_source
+from assistant.domain import REPORTING_POINT
 from assistant.evaluation.baseline import TextbookBaseline
 from assistant.search.embeddings import load_embeddings
 from assistant.settings import Settings
@@ -306,7 +307,7 @@ def real_figures(results: list[Result]) -> dict:
     safety = [r for r in real if "discrimination" in r.q.get("tags", [])]
     return {"tags": {t: metrics([r for r in real if t in r.q.get("tags", [])]) for t in REAL_TAGS},
             "role": breakdown(real)["role"] if real else {},
-            "safety_meldpunt": sum("4.aanv.4" in r.cited and not r.abstained for r in safety),
+            "safety_meldpunt": sum(REPORTING_POINT in r.cited and not r.abstained for r in safety),
             "n_safety": len(safety)}
 
 
