@@ -143,6 +143,8 @@ def test_pointers_about_unequal_treatment_name_the_reporting_point() -> None:
 
 
 def test_the_corpus_check_holds_a_ground_topic_to_the_reporting_point() -> None:
+    """A topic marked as a ground of discrimination whose pointer forgets the reporting point, or
+    does not relate it, is a problem `stagecode corpus check` names."""
     from dataclasses import replace
 
     from assistant.corpus.corpus import Corpus
