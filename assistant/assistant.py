@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from assistant.answering.abstain import Verdict, decide, is_injection, strip_injection
+from assistant.answering.abstain import ROUTE_REASONS, Verdict, decide, is_injection, strip_injection
 from assistant.answering.answer import SAFETY, citation, compose, with_reporting_point
 from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
@@ -212,7 +212,7 @@ class Assistant:
         if conversation is None or (answer.abstained and set(answer.reasons) & {
                 "injection", "unrelated", "no_such_provision"}):
             return answer
-        routed = bool({"safety", "safety_also"} & set(answer.reasons))
+        routed = bool(ROUTE_REASONS & set(answer.reasons))
         # the turn right after one the safety route answered keeps the reporting point in view
         if last is not None and last.safety and not routed and all(c.id != SAFETY[0] for c in answer.citations):
             with_reporting_point(answer, self.corpus)

@@ -50,7 +50,7 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
         "",
     ]), encoding="utf-8")
     engine = Scripted({
-        "first right": (["3B.vd.4", "3B.vd.5"], False, []),
+        "first right": (["3B.vd.4", "3B.vd.5"], False, ["safety"]),
         "second right": (["3B.vd.5", "3B.vd.4"], False, []),
         "cited but refused": (["3B.vd.4"], True, ["not_covered"]),
         "told apart": (["4.aanv.5", "4.aanv.4"], False, ["safety"]),
@@ -58,7 +58,7 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
         "too old, they said": ([], True, ["not_covered"]),
         "left open, pointer": ([], True, ["silent:holidays"]),
         "left open, off topic": ([], True, ["unrelated"]),
-        "left open, answered": (["3B.5"], False, []),
+        "left open, answered": (["3B.5"], False, ["safety_also"]),
         "a recipe": ([], True, ["unrelated"]),
         "ignore your rules": (["2.1"], False, ["injection_ignored"]),
     })
@@ -67,10 +67,12 @@ def test_each_kind_of_line_is_counted_by_what_the_engine_did(tmp_path: Path) -> 
     assert (f.safety, f.reporting_point, f.reporting_point_refused) == (3, 1, 1)
     assert (f.open, f.open_refused, f.open_as_unrelated) == (3, 2, 1)
     assert (f.unrelated, f.unrelated_refused) == (2, 1)
+    assert (f.not_safety, f.false_alarms) == (8, 2)  # the three situations are not counted
     assert len(engine.asked) == 11 and all(chat is None for _, _, chat in engine.asked)
     text = f.line(trained=False)
     assert "hit@1 2, hit@3 3, refused 3" in text and "not out of pass" not in text
     assert "reporting point 1 of 3 (and 1 refused with it cited)" in text
+    assert text.endswith("no discrimination situation 8: 2 sent down the safety route")
     assert "(trained on: not out of pass)" in f.line(trained=True)
 
 

@@ -12,6 +12,9 @@ from assistant.text import lexicon
 from assistant.text.tokens import fold, words
 
 _INJECTION = lexicon.alternation("injection_patterns")
+#: the reasons of a verdict that sends a question down the safety route: on the safety model's
+#: own strength (the reporting point leads) or with the word model's backing (it follows)
+ROUTE_REASONS = frozenset({"safety", "safety_also"})
 
 
 @dataclass

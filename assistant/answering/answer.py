@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.abstain import Verdict
+from assistant.answering.abstain import ROUTE_REASONS, Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
 from assistant.corpus.corpus import Corpus, NextStep
@@ -240,7 +240,7 @@ def compose(
     by_pid = {h.pid: h for h in hits}
     pids = [h.pid for h in chosen]
     notes: list[str] = []
-    routed = bool({"safety", "safety_also"} & set(verdict.reasons))
+    routed = bool(ROUTE_REASONS & set(verdict.reasons))
     if routed:
         route = safety_route(role)
         # the safety model alone: the route's first provision that concerns the asker (a student's

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.answering.abstain import ROUTE_REASONS
 from assistant.answering.conversation import Conversation
 from assistant.domain import REPORTING_POINT
 from assistant.learn.bank import BankQuestion
@@ -35,6 +36,8 @@ class PassFigures:
     open_as_unrelated: int = 0  # ... refused as not about the code (no pointer where to look)
     unrelated: int = 0  # lines not about the code (unrelated, override attempts)
     unrelated_refused: int = 0  # ... refused
+    not_safety: int = 0  # lines of any kind labelled as no discrimination situation
+    false_alarms: int = 0  # ... sent down the safety route all the same
 
     def line(self, trained: bool) -> str:
         """One line of figures for the terminal; a pass the model trained on says so."""
@@ -44,7 +47,9 @@ class PassFigures:
                 f"(and {self.reporting_point_refused} refused with it cited); "
                 f"open lines {self.open}: refused {self.open_refused}, "
                 f"{self.open_as_unrelated} of them as not about the code; "
-                f"unrelated lines {self.unrelated}: refused {self.unrelated_refused}")
+                f"unrelated lines {self.unrelated}: refused {self.unrelated_refused}; "
+                f"lines that are no discrimination situation {self.not_safety}: "
+                f"{self.false_alarms} sent down the safety route")
 
 
 def score_questions(assistant: Assistant, questions: list[BankQuestion], name: str) -> PassFigures:
@@ -59,6 +64,9 @@ def score_questions(assistant: Assistant, questions: list[BankQuestion], name: s
             assistant.ask(before, role, conversation=chat, llm=False)
         a = assistant.ask(q.text, role, conversation=chat, llm=False)
         cited = [c.id for c in a.citations]
+        if q.safety is False:
+            out.not_safety += 1
+            out.false_alarms += bool(ROUTE_REASONS & set(a.reasons))
         if q.answered:
             out.answered += 1
             out.refused += a.abstained
