@@ -10,12 +10,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import ROUTE_REASONS, Verdict, decide, is_injection, strip_injection
-from assistant.answering.answer import SAFETY, citation, compose, with_reporting_point
+from assistant.answering.answer import citation, compose, with_reporting_point
 from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
-from assistant.domain import LANGUAGES, ROLES, Answer
+from assistant.domain import LANGUAGES, REPORTING_POINT, ROLES, Answer
 from assistant.errors import InputError
 from assistant.search.retrieve import Findings, Hit, Retriever
 from assistant.text import lexicon
@@ -214,7 +214,7 @@ class Assistant:
             return answer
         routed = bool(ROUTE_REASONS & set(answer.reasons))
         # the turn right after one the safety route answered keeps the reporting point in view
-        if last is not None and last.safety and not routed and all(c.id != SAFETY[0] for c in answer.citations):
+        if last is not None and last.safety and not routed and all(c.id != REPORTING_POINT for c in answer.citations):
             with_reporting_point(answer, self.corpus)
         conversation.turns.append(Turn(q, query, track, [c.id for c in answer.citations], language, routed))
         return answer

@@ -28,6 +28,12 @@ class Verdict:
     #: for a list: whose obligations are asked for (None: the asker's own)
     party: str | None = None
 
+    @property
+    def on_ground(self) -> bool:
+        """Whether the topic whose pointer the answer shows touches a ground of discrimination,
+        so that the answer cites the reporting point the pointer names."""
+        return any(s.ground for s in self.silent[:1])
+
 
 def is_injection(question: str) -> bool:
     return bool(_INJECTION.search(fold(question)))

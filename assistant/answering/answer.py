@@ -156,7 +156,7 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
         related = list(dict.fromkeys(r for r in related if r in corpus.by_id))
         # a matter that touches a ground of discrimination always shows the reporting point its
         # pointer names, so that someone treated differently for it is not sent away empty-handed
-        if any(s.ground for s in verdict.silent[:1]) and REPORTING_POINT in related:
+        if verdict.on_ground and REPORTING_POINT in related:
             related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
         related = related[:MAX_CITATIONS]
     cites = [citation(corpus, r, lang) for r in related]
@@ -209,7 +209,7 @@ def with_reporting_point(answer: Answer, corpus: Corpus) -> Answer:
     """The answer with the reporting point cited after its own citations, and a note asking
     whether the question is also about the unequal treatment raised earlier in the chat: a
     student who described it and then asks about something else is not left without it."""
-    answer.citations = [*answer.citations, citation(corpus, SAFETY[0], answer.language)]
+    answer.citations = [*answer.citations, citation(corpus, REPORTING_POINT, answer.language)]
     note = _voiced(TEXTS[answer.language]["safety_earlier"], answer.role).format(n=len(answer.citations))
     answer.notes = [*answer.notes, note]
     answer.reasons.append("safety_earlier")
@@ -269,7 +269,7 @@ def compose(
     extra = list(dict.fromkeys(s.cite for s, _ in steps if s.cite and s.cite not in (*pids, *other)))
     # the pointer of a matter that touches a ground of discrimination names the reporting point,
     # which is cited with it
-    grounded = not routed and any(s.ground for s in verdict.silent[:1])
+    grounded = not routed and verdict.on_ground
     if grounded and REPORTING_POINT not in (*pids, *other, *extra):
         extra.append(REPORTING_POINT)
     cites += [citation(corpus, pid, lang) for pid in extra]
