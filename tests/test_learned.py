@@ -387,7 +387,8 @@ def test_the_lexicon_does_not_misfire_on_the_bank() -> None:
 THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.05, "cite_ratio": 0.1,
                    "safety_min": 0.02, "safety_words_min": 0.02, "safety_min_short": 0.02,
                    "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
-                   "follows_min": 0.05, "follows_min_opening": 0.05}
+                   "follows_min": 0.05, "follows_min_opening": 0.05, "safety_mention_min": 0.02,
+                   "safety_mention_min_short": 0.02}
 
 
 @pytest.mark.slow
@@ -599,6 +600,75 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
     thresholds = {"answer_min": 0.2}
     verdict = decide(_findings(safety, words, decision), CORPUS, thresholds)
     assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
+
+
+def _near_route(words: float, decision: str, topic: str | None = None, same_as: tuple[str, bool] | None = None,
+                hits: list[Hit] | None = None) -> object:
+    """Findings the route does not take (the safety model and the blend below their thresholds)
+    with a mention threshold of 0.4."""
+    from assistant.search.retrieve import Findings
+
+    return Findings(hits or [], {k: float(k == decision) for k in KINDS}, SafetyScore(0.1, words, 0.6, 0.5, 0.4),
+                    topic, 0.5, same_as=same_as)
+
+
+@pytest.mark.parametrize(("words", "decision", "same_as", "mention"), [
+    (0.45, "out_of_scope", None, True),  # near the route, refused: the reporting point is named
+    (0.45, "injection", None, True),  # also when refused as an override attempt
+    (0.45, "unrelated", None, True),
+    (0.3, "out_of_scope", None, False),  # below the mention threshold: refused as before
+    (0.45, "answer", None, False),  # answered: it cites what answers it
+    (0.45, "out_of_scope", ("out_of_scope", False), False),  # a bank question's label says it is no safety case
+])
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_refusal_near_the_safety_route_names_the_reporting_point(
+        words: float, decision: str, same_as: tuple[str, bool] | None, mention: bool, role: str, lang: str) -> None:
+    """A question the route does not take but whose safety score comes near it is, when refused,
+    asked in the asker's voice whether it is about unequal treatment, and shown the reporting
+    point last among what the code does say; the refusal is kept, and so are two of its
+    related provisions."""
+    from assistant.answering.abstain import decide
+
+    hits = [Hit("3B.5", 0.8), Hit("3B.3", 0.7), Hit("3B.1", 0.6)]
+    verdict = decide(_near_route(words, decision, same_as=same_as, hits=hits), CORPUS, {"answer_min": 0.2})
+    assert verdict.abstain is (decision != "answer") and verdict.mention is mention
+    a = compose("q", lang, role, hits, verdict, CORPUS, None, 0.05, 0.6)
+    cited = [c.id for c in a.citations]
+    note = TEXTS[lang]["safety_mention"][role]
+    assert ("safety_mention" in a.reasons) is mention
+    assert (note.format(n=len(cited)) in a.answer) is mention
+    if mention:
+        assert cited[-1] == "4.aanv.4" and cited.count("4.aanv.4") == 1 and len(cited) <= 3
+        assert cited[:-1] == ([] if decision != "out_of_scope" else ["3B.5", "3B.3"])
+    elif verdict.abstain:
+        assert "4.aanv.4" not in cited
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_ground_topics_refusal_names_the_reporting_point_once(lang: str) -> None:
+    """A refused question on a matter that touches a ground of discrimination already names the
+    reporting point in its pointer: near the route, it is not asked again."""
+    from assistant.answering.abstain import decide
+
+    verdict = decide(_near_route(0.45, "out_of_scope", "pregnancy"), CORPUS, {"answer_min": 0.2})
+    a = compose("q", lang, "student", [], verdict, CORPUS, None)
+    assert verdict.mention and verdict.on_ground
+    assert [c.id for c in a.citations].count("4.aanv.4") == 1 and "safety_mention" not in a.reasons
+    assert TEXTS[lang]["safety_mention"]["student"].split("?")[0] not in a.answer
+
+
+def test_the_mention_threshold_is_chosen_among_what_the_route_leaves() -> None:
+    """The mention threshold separates the discrimination situations the route left from the other
+    questions it left; with none of them left, no refusal names the reporting point."""
+    from assistant.training.train import mention_threshold
+
+    blend = np.array([0.45, 0.4, 0.35, *np.linspace(0.0, 0.3, 40), 0.9])
+    ys = np.array([True, True, True, *[False] * 40, True])
+    left = np.array([True] * 43 + [False])  # the last one took the route
+    t = mention_threshold(blend, ys, left)
+    assert 0.3 < t <= 0.35
+    assert mention_threshold(blend, ys, left & ~ys) == 1.0
 
 
 @pytest.mark.parametrize(("decision", "topic", "pointer"), [

@@ -27,6 +27,9 @@ class Verdict:
     silent: list[SilentTopic] = field(default_factory=list)
     #: for a list: whose obligations are asked for (None: the asker's own)
     party: str | None = None
+    #: a refusal of a question the safety route did not take, yet whose safety score comes
+    #: near it: the answer names the reporting point in case it is about unequal treatment
+    mention: bool = False
 
     @property
     def on_ground(self) -> bool:
@@ -62,7 +65,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
     the topic model is sure of it (an off-topic one too), and its pointer says where to look
     instead; an answered question that is also partly about such a topic gets that pointer as a
-    note. A question the bank holds (nearly) word for word is decided by its label.
+    note. A refusal whose blended safety score, below the route's, reaches the mention threshold
+    names the reporting point in case the question is about unequal treatment after all. A
+    question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
@@ -87,13 +92,15 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(False, ["safety_also"], on_route)
     if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
+        # a question of the bank is no safety case by its label, whatever its score
+        mention = findings.same_as is None and safety.blended >= safety.mention_min
         if kind == "out_of_scope":
-            return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent)
+            return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent, mention=mention)
         # off topic as the decision reads it, yet the topic model is sure of an open matter: the
         # refusal also says where that matter is settled, in case that is what was meant
         if kind == "unrelated" and topic:
-            return Verdict(True, [kind, f"silent:{topic.id}"], silent)
-        return Verdict(True, [kind])
+            return Verdict(True, [kind, f"silent:{topic.id}"], silent, mention=mention)
+        return Verdict(True, [kind], mention=mention)
     if d["list"] > d["answer"]:
         return Verdict(False, ["list"], party=findings.party)
     # answered, but as likely to be about the open topic as a refusal would need: say where

@@ -159,13 +159,21 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
         if verdict.on_ground and REPORTING_POINT in related:
             related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
         related = related[:MAX_CITATIONS]
+    # a question whose safety score came near the route's names the reporting point, in case it
+    # is about unequal treatment after all (a ground topic's pointer says so in its own words)
+    mention = verdict.mention and not verdict.on_ground
+    if mention:
+        related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
     cites = [citation(corpus, r, lang) for r in related]
     # what each related provision says, in the asker's voice, so the reader need not parse the
     # verbatim sources to see how far the code goes
     said = [f"- {corpus.summary(c.id, role, lang)} [{i}]" for i, c in enumerate(cites, 1)]
-    return compose_text(Answer(question, lang, "", True, cites, role, list(verdict.reasons), track=track,
-                               lead=" ".join(dict.fromkeys(head)),
-                               notes=["\n".join([t["related"], *said])] if cites else []))
+    notes = ["\n".join([t["related"], *said])] if cites else []
+    if mention:
+        notes.append(_voiced(t["safety_mention"], role).format(n=related.index(REPORTING_POINT) + 1))
+    return compose_text(Answer(question, lang, "", True, cites, role,
+                               [*verdict.reasons, *(["safety_mention"] if mention else [])], track=track,
+                               lead=" ".join(dict.fromkeys(head)), notes=notes))
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,

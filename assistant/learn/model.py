@@ -26,6 +26,9 @@ class SafetyScore(NamedTuple):
     blended: float
     alone_min: float
     blended_min: float
+    #: below the route: the blended score at which a refusal still names the reporting point
+    #: (1.0, never, for a model trained without it)
+    mention_min: float = 1.0
 
 
 @dataclass
@@ -109,9 +112,10 @@ class LearnedModel:
         by the safety model trained on short messages."""
         t = self.thresholds
         if self.safety_short is not None and self._short(n_words):
-            model, mins = self.safety_short, (t["safety_min_short"], t["safety_words_min_short"])
+            model, mins = self.safety_short, (t["safety_min_short"], t["safety_words_min_short"],
+                                              t.get("safety_mention_min_short", 1.0))
         else:
-            model, mins = self.safety, (t["safety_min"], t["safety_words_min"])
+            model, mins = self.safety, (t["safety_min"], t["safety_words_min"], t.get("safety_mention_min", 1.0))
         w = t.get("safety_word_weight", 0.0)
         p = float(model.proba(safety_in)[0])
         blend = p if not w or self.safety_words is None else (1.0 - w) * p + w * float(self.safety_words.proba([text])[0])

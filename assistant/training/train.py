@@ -295,6 +295,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
     thresholds["safety_word_weight"] = float(word_weight)
     thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled)
+    left = labelled & ~routes(safety_oof, blend_oof, thresholds)
+    thresholds["safety_mention_min"] = mention_threshold(blend_oof, ys, left)
 
     # 5. final models on everything
     decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
@@ -308,6 +310,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     routed = routes(safety_oof, blend_oof, thresholds)
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
+    figures["mention"] = mention_figures(blend_oof, ys, left, thresholds["safety_mention_min"])
     if route:
         figures |= route_figures(route.bank, routes(route_oof, route_blend, thresholds))
     reading = None
@@ -456,8 +459,10 @@ def fit_short_safety(data: Data, bank: SafetyScores, short_in: tuple[np.ndarray,
     every = np.ones(len(y), dtype=bool)
     mins = {"safety_min_short": f2_threshold(oof, y, every),
             "safety_words_min_short": f2_threshold((1 - w) * oof + w * word_p, y, every)}
-    routed = routes(oof, (1 - w) * oof + w * word_p,
+    blend = (1 - w) * oof + w * word_p
+    routed = routes(oof, blend,
                     {"safety_min": mins["safety_min_short"], "safety_words_min": mins["safety_words_min_short"]})
+    mins["safety_mention_min_short"] = mention_threshold(blend, y, ~routed)
     routed_general = routes(general, (1 - w) * general + w * word_p, thresholds)
     figures = {}
     for name in [*sorted(set(names)), "all"]:
@@ -657,6 +662,23 @@ def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> fl
     return safety_t
 
 
+def mention_threshold(blend: np.ndarray, ys: np.ndarray, left: np.ndarray) -> float:
+    """The blended safety score at which a refused question still names the reporting point:
+    the best F2 among the labelled questions the route leaves (`left`, out of pass), so a
+    discrimination situation the route misses is not sent away empty-handed. Without such a
+    situation among them, no refusal names it (1.0)."""
+    if not (ys & left).any():
+        return 1.0
+    return f2_threshold(blend, ys, left)
+
+
+def mention_figures(blend: np.ndarray, ys: np.ndarray, left: np.ndarray, t: float) -> dict:
+    """How many of the questions the route leaves reach the mention threshold, out of pass."""
+    pos, neg = left & ys, left & ~ys
+    return {"n_safety": int(pos.sum()), "safety_named": int((blend[pos] >= t).sum()),
+            "n_other": int(neg.sum()), "other_named": int((blend[neg] >= t).sum())}
+
+
 def routes(safety: np.ndarray, blend: np.ndarray, t: dict[str, float]) -> np.ndarray:
     """Which questions take the safety route: the safety model sure on its own (the reporting
     point leads), or with the word model's second opinion (the reporting point follows)."""
@@ -769,7 +791,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
-        if any(k in m for k in ("reading_accuracy", "general_abstention_accuracy", "party_accuracy",
+        if name == "mention" or any(k in m for k in ("reading_accuracy", "general_abstention_accuracy", "party_accuracy",
                                 "general_safety_recall")):
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
@@ -816,6 +838,11 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
             ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm"),
             ("n_safety", "n"))
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
+    if m := figures.get("mention"):
+        lines += [f"The route left {m['n_safety']} discrimination situations and {m['n_other']} other labelled "
+                  f"questions (out of pass); at `safety_mention_min` a refusal of one of them still names the "
+                  f"reporting point: {m['safety_named']} of the {m['n_safety']} and {m['other_named']} of the "
+                  f"{m['n_other']}.", ""]
     if curve := figures.get("all", {}).get("safety_curve"):
         lines += ["Safety model blended with the word model, all passes: recall "
                   + " / ".join(f"{v:.3f}" for v in curve.values())
