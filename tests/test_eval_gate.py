@@ -26,7 +26,7 @@ GATES = {
              "verbatim": 1.0, "language_match": 0.98},
 }
 #: discrimination and harassment situations of the real split whose answer cites the reporting point
-SAFETY_MELDPUNT_MIN = 31
+SAFETY_MELDPUNT_MIN = 32
 
 
 @pytest.fixture(scope="module")

@@ -616,21 +616,22 @@ def _near_route(words: float, decision: str, topic: str | None = None, same_as: 
     (0.45, "out_of_scope", None, True),  # near the route, refused: the reporting point is named
     (0.45, "injection", None, True),  # also when refused as an override attempt
     (0.45, "unrelated", None, True),
-    (0.3, "out_of_scope", None, False),  # below the mention threshold: refused as before
-    (0.45, "answer", None, False),  # answered: it cites what answers it
+    (0.45, "answer", None, True),  # answered: after the answer's own provisions
+    (0.3, "out_of_scope", None, False),  # below the mention threshold: as before
+    (0.3, "answer", None, False),
     (0.45, "out_of_scope", ("out_of_scope", False), False),  # a bank question's label says it is no safety case
 ])
 @pytest.mark.parametrize("role", ["student", "company", "staff"])
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_a_refusal_near_the_safety_route_names_the_reporting_point(
+def test_a_question_near_the_safety_route_names_the_reporting_point(
         words: float, decision: str, same_as: tuple[str, bool] | None, mention: bool, role: str, lang: str) -> None:
-    """A question the route does not take but whose safety score comes near it is, when refused,
-    asked in the asker's voice whether it is about unequal treatment, and shown the reporting
-    point last among what the code does say; the refusal is kept, and so are two of its
-    related provisions."""
+    """A question the route does not take but whose safety score comes near it is asked, in the
+    asker's voice, whether it is about unequal treatment, and shown the reporting point last: a
+    refusal stays a refusal and keeps two of its related provisions, an answer keeps its own."""
     from assistant.answering.abstain import decide
 
-    hits = [Hit("3B.5", 0.8), Hit("3B.3", 0.7), Hit("3B.1", 0.6)]
+    # provisions whose next steps do not cite the reporting point themselves
+    hits = [Hit("3B.vd.1", 0.8), Hit("3B.2", 0.7), Hit("2.2", 0.6)]
     verdict = decide(_near_route(words, decision, same_as=same_as, hits=hits), CORPUS, {"answer_min": 0.2})
     assert verdict.abstain is (decision != "answer") and verdict.mention is mention
     a = compose("q", lang, role, hits, verdict, CORPUS, None, 0.05, 0.6)
@@ -638,11 +639,23 @@ def test_a_refusal_near_the_safety_route_names_the_reporting_point(
     note = TEXTS[lang]["safety_mention"][role]
     assert ("safety_mention" in a.reasons) is mention
     assert (note.format(n=len(cited)) in a.answer) is mention
+    assert ("4.aanv.4" in cited) is mention
     if mention:
-        assert cited[-1] == "4.aanv.4" and cited.count("4.aanv.4") == 1 and len(cited) <= 3
-        assert cited[:-1] == ([] if decision != "out_of_scope" else ["3B.5", "3B.3"])
-    elif verdict.abstain:
-        assert "4.aanv.4" not in cited
+        assert cited[-1] == "4.aanv.4" and cited.count("4.aanv.4") == 1
+        own = {"out_of_scope": ["3B.vd.1", "3B.2"], "answer": ["3B.vd.1", "3B.2", "2.2"]}.get(decision, [])
+        assert cited[:len(own)] == own
+
+
+def test_an_answer_citing_the_reporting_point_already_is_not_asked_again() -> None:
+    """Near the route, an answer whose own provisions or next steps cite the reporting point
+    already (a student used as a worker, 3B.5) gets no second citation of it and no question."""
+    from assistant.answering.abstain import decide
+
+    hits = [Hit("3B.5", 0.8)]
+    verdict = decide(_near_route(0.45, "answer", hits=hits), CORPUS, {"answer_min": 0.2})
+    a = compose("q", "en", "student", hits, verdict, CORPUS, None, 0.05, 0.6)
+    assert verdict.mention and [c.id for c in a.citations].count("4.aanv.4") == 1
+    assert "safety_mention" not in a.reasons
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])

@@ -27,8 +27,8 @@ class Verdict:
     silent: list[SilentTopic] = field(default_factory=list)
     #: for a list: whose obligations are asked for (None: the asker's own)
     party: str | None = None
-    #: a refusal of a question the safety route did not take, yet whose safety score comes
-    #: near it: the answer names the reporting point in case it is about unequal treatment
+    #: a question the safety route did not take, yet whose safety score comes near it: the
+    #: answer or refusal names the reporting point in case it is about unequal treatment
     mention: bool = False
 
     @property
@@ -65,8 +65,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
     the topic model is sure of it (an off-topic one too), and its pointer says where to look
     instead; an answered question that is also partly about such a topic gets that pointer as a
-    note. A refusal whose blended safety score, below the route's, reaches the mention threshold
-    names the reporting point in case the question is about unequal treatment after all. A
+    note. A question whose blended safety score, below the route's, reaches the mention threshold
+    names the reporting point in case it is about unequal treatment after all (not a list). A
     question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
@@ -90,10 +90,10 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(False, ["safety"], on_route)
     if backed:
         return Verdict(False, ["safety_also"], on_route)
+    # a question of the bank is no safety case by its label, whatever its score
+    mention = findings.same_as is None and safety.blended >= safety.mention_min
     if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
-        # a question of the bank is no safety case by its label, whatever its score
-        mention = findings.same_as is None and safety.blended >= safety.mention_min
         if kind == "out_of_scope":
             return Verdict(True, [f"silent:{topic.id}" if topic else "not_covered"], silent, mention=mention)
         # off topic as the decision reads it, yet the topic model is sure of an open matter: the
@@ -106,8 +106,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     # answered, but as likely to be about the open topic as a refusal would need: say where
     # that part is settled instead
     if topic and d["out_of_scope"] >= answer_min:
-        return Verdict(False, [f"silent:{topic.id}"], silent)
-    return Verdict(False)
+        return Verdict(False, [f"silent:{topic.id}"], silent, mention=mention)
+    return Verdict(False, mention=mention)
 
 
 def injection_misfires(questions: list[tuple[str, bool]]) -> list[str]:

@@ -280,6 +280,11 @@ def compose(
     grounded = not routed and verdict.on_ground
     if grounded and REPORTING_POINT not in (*pids, *other, *extra):
         extra.append(REPORTING_POINT)
+    # a question whose safety score came near the route's names the reporting point after the
+    # answer's own provisions, in case it is about unequal treatment after all
+    mention = verdict.mention and not routed and REPORTING_POINT not in (*pids, *other, *extra)
+    if mention:
+        extra.append(REPORTING_POINT)
     cites += [citation(corpus, pid, lang) for pid in extra]
     shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
@@ -288,8 +293,11 @@ def compose(
     notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
     if grounded:
         notes[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
+    if mention:
+        notes.append(_voiced(t["safety_mention"], role).format(n=shown.index(REPORTING_POINT) + 1))
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
-    return compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
+    reasons = [*verdict.reasons, *(["safety_mention"] if mention else [])]
+    return compose_text(Answer(question, lang, "", False, cites, role, reasons, track=track,
                                lead=" ".join(sentences), notes=paragraphs, stated=stated))
