@@ -170,7 +170,8 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
     said = [f"- {corpus.summary(c.id, role, lang)} [{i}]" for i, c in enumerate(cites, 1)]
     notes = ["\n".join([t["related"], *said])] if cites else []
     if mention:
-        notes.append(_voiced(t["safety_mention"], role).format(n=related.index(REPORTING_POINT) + 1))
+        # the list above has the reporting point's promise in the asker's voice already
+        notes.append(_voiced(t["safety_mention_related"], role).format(n=related.index(REPORTING_POINT) + 1))
     return compose_text(Answer(question, lang, "", True, cites, role,
                                [*verdict.reasons, *(["safety_mention"] if mention else [])], track=track,
                                lead=" ".join(dict.fromkeys(head)), notes=notes))
@@ -293,11 +294,12 @@ def compose(
     notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
     if grounded:
         notes[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
-    if mention:
-        notes.append(_voiced(t["safety_mention"], role).format(n=shown.index(REPORTING_POINT) + 1))
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
+    # a paragraph of its own, last, as the reporting point is the last source
+    if mention:
+        paragraphs.append(_voiced(t["safety_mention"], role).format(n=shown.index(REPORTING_POINT) + 1))
     reasons = [*verdict.reasons, *(["safety_mention"] if mention else [])]
     return compose_text(Answer(question, lang, "", False, cites, role, reasons, track=track,
                                lead=" ".join(sentences), notes=paragraphs, stated=stated))
