@@ -26,7 +26,7 @@ class SafetyScore(NamedTuple):
     blended: float
     alone_min: float
     blended_min: float
-    #: below the route: the blended score at which a refusal still names the reporting point
+    #: below the route: the blended score at which an answer or refusal still names the reporting point
     #: (1.0, never, for a model trained without it)
     mention_min: float = 1.0
 

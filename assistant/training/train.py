@@ -663,10 +663,10 @@ def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> fl
 
 
 def mention_threshold(blend: np.ndarray, ys: np.ndarray, left: np.ndarray) -> float:
-    """The blended safety score at which a refused question still names the reporting point:
-    the best F2 among the labelled questions the route leaves (`left`, out of pass), so a
-    discrimination situation the route misses is not sent away empty-handed. Without such a
-    situation among them, no refusal names it (1.0)."""
+    """The blended safety score at which a question the route does not take, answered or
+    refused, still names the reporting point: the best F2 among the labelled questions the route
+    leaves (`left`, out of pass), so a discrimination situation the route misses is not sent away
+    empty-handed. Without such a situation among them, no question names it (1.0)."""
     if not (ys & left).any():
         return 1.0
     return f2_threshold(blend, ys, left)
@@ -840,7 +840,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if m := figures.get("mention"):
         lines += [f"The route left {m['n_safety']} discrimination situations and {m['n_other']} other labelled "
-                  f"questions (out of pass); at `safety_mention_min` a refusal of one of them still names the "
+                  f"questions (out of pass); at `safety_mention_min` an answer or refusal still names the "
                   f"reporting point: {m['safety_named']} of the {m['n_safety']} and {m['other_named']} of the "
                   f"{m['n_other']}.", ""]
     if curve := figures.get("all", {}).get("safety_curve"):
