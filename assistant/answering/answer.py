@@ -128,6 +128,11 @@ def _about_pay(pids: list[str], hits: dict[str, Hit]) -> bool:
         p in pids and p in hits and hits[p].score >= RELATED_MIN for p in PAY))
 
 
+def _reporting_point_last(related: list[str]) -> list[str]:
+    """At most three related provisions, the reporting point the last of them."""
+    return [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
+
+
 def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Verdict, corpus: Corpus,
                track: str | None) -> Answer:
     """What the code does not answer: why, where to look instead, and what the code does say
@@ -157,13 +162,13 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
         # a matter that touches a ground of discrimination always shows the reporting point its
         # pointer names, so that someone treated differently for it is not sent away empty-handed
         if verdict.on_ground and REPORTING_POINT in related:
-            related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
+            related = _reporting_point_last(related)
         related = related[:MAX_CITATIONS]
     # a question whose safety score came near the route's names the reporting point, in case it
     # is about unequal treatment after all (a ground topic's pointer says so in its own words)
     mention = verdict.mention and not verdict.on_ground
     if mention:
-        related = [r for r in related if r != REPORTING_POINT][:MAX_CITATIONS - 1] + [REPORTING_POINT]
+        related = _reporting_point_last(related)
     cites = [citation(corpus, r, lang) for r in related]
     # what each related provision says, in the asker's voice, so the reader need not parse the
     # verbatim sources to see how far the code goes
@@ -214,14 +219,16 @@ def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[t
             if pids[0] in step.after and (note := step.note(role, lang))]
 
 
-def with_reporting_point(answer: Answer, corpus: Corpus) -> Answer:
-    """The answer with the reporting point cited after its own citations, and a note asking
-    whether the question is also about the unequal treatment raised earlier in the chat: a
-    student who described it and then asks about something else is not left without it."""
+def with_reporting_point(answer: Answer, corpus: Corpus, why: str = "safety_earlier") -> Answer:
+    """The answer with the reporting point cited after its own citations, and a paragraph asking
+    whether the question is also about unequal treatment: by default the one raised earlier in
+    the chat (a student who described it and then asks about something else is not left without
+    it); `why` names the text and the reason ("safety_mention": the question's own safety score
+    came near the route's)."""
     answer.citations = [*answer.citations, citation(corpus, REPORTING_POINT, answer.language)]
-    note = _voiced(TEXTS[answer.language]["safety_earlier"], answer.role).format(n=len(answer.citations))
+    note = _voiced(TEXTS[answer.language][why], answer.role).format(n=len(answer.citations))
     answer.notes = [*answer.notes, note]
-    answer.reasons.append("safety_earlier")
+    answer.reasons.append(why)
     return compose_text(answer)
 
 
@@ -281,11 +288,6 @@ def compose(
     grounded = not routed and verdict.on_ground
     if grounded and REPORTING_POINT not in (*pids, *other, *extra):
         extra.append(REPORTING_POINT)
-    # a question whose safety score came near the route's names the reporting point after the
-    # answer's own provisions, in case it is about unequal treatment after all
-    mention = verdict.mention and not routed and REPORTING_POINT not in (*pids, *other, *extra)
-    if mention:
-        extra.append(REPORTING_POINT)
     cites += [citation(corpus, pid, lang) for pid in extra]
     shown = [*pids, *other, *extra]
     sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
@@ -297,9 +299,10 @@ def compose(
     paragraphs = [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
-    # a paragraph of its own, last, as the reporting point is the last source
-    if mention:
-        paragraphs.append(_voiced(t["safety_mention"], role).format(n=shown.index(REPORTING_POINT) + 1))
-    reasons = [*verdict.reasons, *(["safety_mention"] if mention else [])]
-    return compose_text(Answer(question, lang, "", False, cites, role, reasons, track=track,
-                               lead=" ".join(sentences), notes=paragraphs, stated=stated))
+    answer = compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
+                                 lead=" ".join(sentences), notes=paragraphs, stated=stated))
+    # a question whose safety score came near the route's names the reporting point after the
+    # answer's own sources, in case it is about unequal treatment after all
+    if verdict.mention and not routed and REPORTING_POINT not in shown:
+        return with_reporting_point(answer, corpus, "safety_mention")
+    return answer

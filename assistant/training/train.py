@@ -295,7 +295,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
     thresholds["safety_word_weight"] = float(word_weight)
     thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled)
-    left = labelled & ~routes(safety_oof, blend_oof, thresholds)
+    routed = routes(safety_oof, blend_oof, thresholds)
+    left = labelled & ~routed
     thresholds["safety_mention_min"] = mention_threshold(blend_oof, ys, left)
 
     # 5. final models on everything
@@ -308,7 +309,6 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     topic = _widen(topic, classes, len(topics))
     word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
-    routed = routes(safety_oof, blend_oof, thresholds)
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
     figures["mention"] = mention_figures(blend_oof, ys, left, thresholds["safety_mention_min"])
     if route:
