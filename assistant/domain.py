@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 ROLES = ("student", "company", "staff")
@@ -16,6 +17,8 @@ ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
 AUDIENCE_ROLE = {audience: role for role, audience in ROLE_AUDIENCE.items()}
 #: the school's reporting point for internship discrimination and improper use of students
 REPORTING_POINT = "4.aanv.4"
+#: where one sentence of a provision ends and the next begins
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,17 @@ class Provision:
     footnote_of: str | None = None  # for a footnote: the provision it belongs to
     track: str = "all"  # vd | duaal | all, from the heading it stands under
 
+    @property
+    def announces_items(self) -> bool:
+        """Ends with a colon before its items ("… zorgt in ieder geval:", "De ambities van dit
+        manifest zijn:"): quoted without them it says nothing."""
+        return bool(self.children) and self.text.endswith(":")
+
+    @property
+    def gives_way_to_items(self) -> bool:
+        """Announces its items and says nothing else, so an answer cites the items instead;
+        one with sentences of its own (who signed the manifesto) is cited before them."""
+        return self.announces_items and len(_SENTENCE_END.split(self.text)) == 1
 
 
 @dataclass(frozen=True)

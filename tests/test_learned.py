@@ -318,6 +318,21 @@ def test_a_pay_rule_makes_a_pay_answer_when_it_is_the_subject(hits: list, about_
     assert (TEXTS["en"]["not_set"]["amount"] in a.answer) is about_pay
 
 
+@pytest.mark.parametrize(("cited", "expected"), [
+    ("3B.vd.2", ["3B.vd.2a", "3B.vd.2b"]),  # a bare lead-in gives way to its items
+    ("4.intro", ["4.intro", "4.amb.1", "4.amb.2", "4.amb.3", "4.amb.4"]),  # says more: kept, items after
+])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_lead_in_is_followed_by_its_items(cited: str, expected: list[str], lang: str) -> None:
+    """An answer that would cite a provision ending in a colon cites the items it announces;
+    the provision itself stays when it says more than the lead-in (who signed the manifesto)."""
+    a = compose("question", lang, "staff", [Hit(cited, 0.9), Hit("3B.5", 0.1)], Verdict(False), CORPUS, None,
+                0.05, 0.6)
+    assert ids(a) == expected
+    for i in range(1, len(expected) + 1):
+        assert f"[{i}]" in a.answer
+
+
 def test_a_lettered_item_is_quoted_with_its_lead_in(assistant) -> None:
     a = assistant.ask("3B.vd.2a", "student", "nl")
     c = a.citations[0]

@@ -100,6 +100,20 @@ def test_structure_tracks_and_lettered_items() -> None:
     assert BY_ID["def.werkbegeleider"].label_nl == "1 Definities › Werkbegeleider"
 
 
+def test_an_introduction_that_ends_with_a_colon_has_the_bullets_after_it_as_items() -> None:
+    """"De ambities van dit manifest zijn:" announces the four ambitions; the other
+    introductions end with a full stop and have none."""
+    assert BY_ID["4.intro"].text.endswith("De ambities van dit manifest zijn:")
+    assert BY_ID["4.intro"].children == ("4.amb.1", "4.amb.2", "4.amb.3", "4.amb.4")
+    assert {BY_ID[f"4.amb.{n}"].parent for n in range(1, 5)} == {"4.intro"}
+    assert BY_ID["4.aanv.1"].parent is None
+    # the lettered items' lead-in says nothing else and gives way to them; the manifesto's says who signed
+    assert BY_ID["3B.vd.2"].gives_way_to_items and not BY_ID["4.intro"].gives_way_to_items
+    assert BY_ID["4.intro"].announces_items and not BY_ID["4.aanv.intro"].announces_items
+    others = [p.id for p in PROVISIONS if p.kind == "intro" and p.children and p.id != "4.intro"]
+    assert others == [] and all(not p.text.endswith(":") for p in PROVISIONS if p.kind == "intro" and p.id != "4.intro")
+
+
 def test_clean_joins_wrapped_lines() -> None:
     assert clean(["De onder-", "staande"]) == "De onderstaande"
     assert clean(["VNO-NCW/MKB-", "Nederland"]) == "VNO-NCW/MKB-Nederland"

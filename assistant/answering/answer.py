@@ -89,11 +89,14 @@ def select(hits: list[Hit], corpus: Corpus, track: str | None, cite_min: float =
             chosen.append(h)
     top = max((h.score for h in hits), default=0.0)
     other = [h.pid for h in hits if not applies(h) and h.score >= max(cite_min, cite_ratio * top)]
-    # a lead-in ("… zorgt in ieder geval:") says nothing without its items
+    # a lead-in ("… zorgt in ieder geval:", "De ambities van dit manifest zijn:") says nothing
+    # without its items: they follow it, and take its place when it says nothing else
     out: list[Hit] = []
     for h in chosen:
         p = corpus.by_id[h.pid]
-        if p.children and p.text.endswith(":"):
+        if p.announces_items:
+            if not p.gives_way_to_items:
+                out.append(h)
             out.extend(Hit(c, h.score) for c in p.children)
         else:
             out.append(h)

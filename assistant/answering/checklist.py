@@ -29,7 +29,7 @@ def checklist(corpus: Corpus, role: str, track: str | None) -> dict[str, list[st
         c = corpus.curation.get(p.id)
         if c is None or p.kind not in CHECKLIST_KINDS or p.id in CHECKLIST_SKIP:
             continue
-        if p.children and p.text.endswith(":"):
+        if p.gives_way_to_items:
             continue
         if audience in c.audiences and (track is None or c.track in ("all", track)):
             groups[c.phase].append(p.id)

@@ -154,9 +154,8 @@ class Corpus:
             unknown = [pid for pid in (*step.after, step.cite or "") if pid and pid not in self.by_id]
             if unknown:
                 out.append(f"next step {step.id}: unknown provision ids {', '.join(unknown)}")
-            # an answer quotes a lead-in ("… zorgt in ieder geval:") by its items, never first itself
-            if lead_ins := [pid for pid in step.after if pid in self.by_id and self.by_id[pid].children
-                            and self.by_id[pid].text.endswith(":")]:
+            # an answer quotes a bare lead-in ("… zorgt in ieder geval:") by its items, never itself
+            if lead_ins := [pid for pid in step.after if pid in self.by_id and self.by_id[pid].gives_way_to_items]:
                 out.append(f"next step {step.id}: {', '.join(lead_ins)} never leads an answer (name its items)")
             for role, texts in step.notes.items():
                 for lang, text in texts.items():

@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import takewhile
 
 from assistant.corpus import ids
 from assistant.domain import Provision
@@ -297,7 +298,22 @@ def parse(raw: str) -> list[Provision]:
                     "path": ("fn", str(n)), "footnote_of": owner["id"], "track": owner["track"]})
     for o in out:
         o["text"] = o["raw"] if o["kind"] == "footnote" else strip_markers(o["raw"], numbers)
+    _link_lead_ins(out)
     return _finish(out, owners)
+
+
+def _link_lead_ins(out: list[dict]) -> None:
+    """An introduction that ends with a colon ("De ambities van dit manifest zijn:") announces
+    the bullets after it: they become its items, as lettered items are an agreement's."""
+    for i, o in enumerate(out):
+        if o["kind"] != "intro" or not o["text"].endswith(":") or o.get("children"):
+            continue
+        section = o["path"][0]
+        items = list(takewhile(lambda x, s=section: x["kind"] in ("ambition", "agreement") and x["path"][0] == s,
+                               out[i + 1:]))
+        o["children"] = tuple(x["id"] for x in items)
+        for x in items:
+            x.setdefault("parent", o["id"])
 
 
 def _is_title(paragraph: str) -> bool:
