@@ -179,6 +179,17 @@ def test_the_banks_vocabulary_tells_short_messages_languages_better(assistant) -
     assert len(short) >= 300 and right > alone
 
 
+@pytest.mark.parametrize(("question", "lang"), [("Definities", "nl"), ("Definitions", "en"),
+                                              ("definities?", "nl")])
+def test_a_term_of_the_code_alone_is_answered_in_its_language(assistant, question: str, lang: str) -> None:
+    """The code's own words ("Definities", the heading of section 1) are rare in questions; the
+    vocabulary also learns from the code's bilingual labels, summaries and texts."""
+    assert assistant.ask(question, "staff").language == lang
+    examples = assistant.corpus.language_examples()
+    assert any(text.startswith("1 Definities") and label == "nl" for text, label in examples)
+    assert any(text.startswith("1 Definitions") and label == "en" for text, label in examples)
+
+
 def test_another_language_gets_a_clear_message(assistant) -> None:
     a = assistant.ask("Wie viel Geld bekomme ich während meines Praktikums?")
     assert a.abstained and a.reasons == ["language:de"] and "Dutch or English" in a.answer

@@ -119,6 +119,19 @@ class Corpus:
         title = self.title(pid, lang)
         return f"{base} · {title}" if title else base
 
+    def language_examples(self) -> list[tuple[str, str]]:
+        """(text, language) pairs from the code's own bilingual layer: each provision's label,
+        title and summary in every voice, in Dutch and English, and its Dutch text beside the
+        curated English. The code's terms ("Definities", "slotbepaling") are rare in questions."""
+        out = []
+        for p in self.provisions:
+            for lang in LANGUAGES:
+                out.append((self.label(p.id, lang), lang))
+                out += [(self.summary(p.id, role, lang), lang) for role in ROLES]
+            if english := self.english(p.id):
+                out += [(p.text, "nl"), (english, "en")]
+        return out
+
     def require_complete(self) -> None:
         """Refuse to answer from a source that lacks provisions the curated layer has (a cut or
         wrong file), or from a curated layer that is missing or lacks provisions."""

@@ -171,9 +171,9 @@ class Retriever:
 
     @cached_property
     def word_languages(self) -> WordLanguages:
-        """Which language each word of the bank's questions leans to, for telling the language
-        of a message of a word or two."""
-        return WordLanguages.learn((q.text, q.lang) for q in self._questions)
+        """Which language each word of the bank's questions and of the code's bilingual layer
+        leans to, for telling the language of a message of a word or two."""
+        return WordLanguages.learn([*((q.text, q.lang) for q in self._questions), *self.corpus.language_examples()])
 
     @cached_property
     def _fits(self) -> dict[tuple[str | None, str | None], tuple[np.ndarray, ...]]:
