@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import ROUTE_REASONS, Verdict, decide, is_injection, strip_injection
-from assistant.answering.answer import citation, compose, with_reporting_point
+from assistant.answering.answer import compose, section_answer, with_reporting_point
 from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.corpus import ids
@@ -247,8 +247,4 @@ class Assistant:
         if len(named) == 1:
             hit = Hit(named[0], 1.0)
             return compose(q, lang, role, [hit], Verdict(False), self.corpus, None, named=True)
-        cites = [citation(self.corpus, pid, lang) for pid in named]
-        head = ("Dit onderdeel bevat:" if lang == "nl" else "This part contains:") + "\n" + "\n".join(
-            f"- {c.id}: {self.corpus.title(c.id, lang) or c.label}" for c in cites
-        )
-        return compose_text(Answer(q, lang, "", False, cites, role, ["named_section"], track=track, lead=head))
+        return section_answer(q, lang, role, named, self.corpus, track)

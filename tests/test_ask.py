@@ -112,6 +112,21 @@ def test_a_named_provision_resolves_directly(assistant) -> None:
     assert missing.abstained and missing.reasons == ["no_such_provision"]
 
 
+@pytest.mark.parametrize(("role", "lang"), [("student", "en"), ("company", "nl"), ("staff", "en")])
+def test_a_named_part_says_what_each_of_its_provisions_says_in_the_askers_voice(assistant, role: str,
+                                                                                 lang: str) -> None:
+    """"What does section 2 say?" lists every provision of the part with its title and summary in
+    the asker's voice, each with its source number."""
+    from assistant.answering.render import TEXTS
+
+    a = assistant.ask("wat staat er in hoofdstuk 2?" if lang == "nl" else "what does section 2 say?", role)
+    assert a.reasons == ["named_section"] and ids(a) == ["2.intro", "2.1", "2.2", "2.3", "2.4"]
+    assert a.answer.startswith(TEXTS[lang]["section_contains"])
+    for i, pid in enumerate(ids(a), 1):
+        assert f"- {pid} · " in a.answer
+        assert f"{assistant.corpus.summary(pid, role, lang)} [{i}]" in a.answer
+
+
 @pytest.mark.parametrize(("question", "language"), [
     ("definition of werkbegeleider?", "en"),  # an English question about one of the code's terms
     ("werkbegeleider taken?", "nl"),

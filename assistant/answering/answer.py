@@ -213,6 +213,18 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
                                lead="\n".join(lines), notes=[" ".join(scope)] if scope else [], stated=stated))
 
 
+def section_answer(question: str, lang: str, role: str, pids: list[str], corpus: Corpus,
+                   track: str | None) -> Answer:
+    """A part of the code asked for by name: each of its provisions with its title and what it
+    says in the asker's voice, each cited."""
+    cites = [citation(corpus, pid, lang) for pid in pids]
+    lines = [TEXTS[lang]["section_contains"], *(
+        f"- {c.id} · {corpus.title(c.id, lang) or c.label}: {corpus.summary(c.id, role, lang)} [{i}]"
+        for i, c in enumerate(cites, 1))]
+    return compose_text(Answer(question, lang, "", False, cites, role, ["named_section"], track=track,
+                               lead="\n".join(lines)))
+
+
 def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[tuple[NextStep, str]]:
     """Where the asker can turn if the rule the answer leads with is not kept, with each step's
     note in the asker's voice (corpus/next_steps.yaml)."""
