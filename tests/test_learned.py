@@ -725,6 +725,33 @@ def test_an_off_topic_refusal_says_where_a_known_open_matter_is_settled(
     assert (TEXTS[lang][decision] in a.answer) is not pointer
 
 
+@pytest.mark.parametrize(("open_share", "topic", "pointer"), [
+    (0.6, "sick_leave", True),  # "what are my rights if I fall ill?": a list, and the matter is open
+    (0.1, "sick_leave", False),  # under the answer threshold: the list settles what was asked
+    (0.6, None, False),
+])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_list_as_likely_about_an_open_matter_says_where_it_is_settled(
+        open_share: float, topic: str | None, pointer: bool, lang: str) -> None:
+    """A list answer gets the open topic's pointer on the rule an answer does, so its obligations
+    are not read as settling the open matter; a pointer that names the reporting point cites it."""
+    from assistant.answering.abstain import decide
+    from assistant.search.retrieve import Findings
+
+    rest = 1.0 - open_share
+    decision = {k: 0.0 for k in KINDS} | {"list": 0.6 * rest, "answer": 0.4 * rest, "out_of_scope": open_share}
+    found = Findings([Hit("3B.1", 0.5), Hit("3B.5", 0.4)], decision, SafetyScore(0.0, 0.0, 0.6, 0.5), topic, 0.5)
+    verdict = decide(found, CORPUS, {"answer_min": 0.2})
+    a = compose("q", lang, "student", found.hits, verdict, CORPUS, None)
+    assert not a.abstained and verdict.reasons[0] == "list" and "list" in a.reasons
+    where = next(t for t in CORPUS.silent_topics if t.id == "sick_leave")
+    assert (where.where("student", lang) in a.answer) is pointer
+    assert ("silent:sick_leave" in a.reasons) is pointer
+    if pointer and where.ground:
+        n = ids(a).index("4.aanv.4") + 1
+        assert f"{where.where('student', lang)} [{n}]" in a.answer
+
+
 def test_the_word_model_gives_scikit_learns_probabilities() -> None:
     """Answering recomputes the tf-idf vector of one question without scikit-learn: the same
     probability as the fitted vectoriser and regression."""

@@ -101,11 +101,13 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         if kind == "unrelated" and topic:
             return Verdict(True, [kind, f"silent:{topic.id}"], silent, mention=mention)
         return Verdict(True, [kind], mention=mention)
-    if d["list"] > d["answer"]:
-        return Verdict(False, ["list"], party=findings.party)
     # answered, but as likely to be about the open topic as a refusal would need: say where
-    # that part is settled instead
-    if topic and d["out_of_scope"] >= answer_min:
+    # that part is settled instead (a list too: "what are my rights if I fall ill?")
+    open_part = bool(topic) and d["out_of_scope"] >= answer_min
+    if d["list"] > d["answer"]:
+        return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
+                       silent if open_part else [], party=findings.party)
+    if topic and open_part:
         return Verdict(False, [f"silent:{topic.id}"], silent, mention=mention)
     return Verdict(False, mention=mention)
 

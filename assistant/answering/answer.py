@@ -13,7 +13,7 @@ import re
 from assistant.answering.abstain import ROUTE_REASONS, Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text
-from assistant.corpus.corpus import Corpus, NextStep
+from assistant.corpus.corpus import Corpus, NextStep, SilentTopic
 from assistant.domain import AUDIENCE_ROLE, REPORTING_POINT, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit, names_track
 
@@ -186,10 +186,11 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
-                 track: str | None, party: str | None = None) -> Answer:
+                 track: str | None, party: str | None = None, silent: list[SilentTopic] | None = None) -> Answer:
     """Every provision that concerns the party asked about (the asker's own unless `party`
     says otherwise), in the phase the question is about (the phase most of its best hits
-    share), each cited and summarised in the asker's voice."""
+    share), each cited and summarised in the asker's voice; and the pointer of the open topic
+    the question is as likely about (`silent`), so the list is not read as settling it."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
     groups = checklist(corpus, AUDIENCE_ROLE[party], track)
@@ -209,8 +210,17 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
             cites.append(citation(corpus, pid, lang))
             lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
-    return compose_text(Answer(question, lang, "", False, cites, role, ["list"], track=track,
-                               lead="\n".join(lines), notes=[" ".join(scope)] if scope else [], stated=stated))
+    notes = [" ".join(scope)] if scope else []
+    for s in silent or []:
+        note = s.where(role, lang)
+        if s.ground:  # its pointer names the reporting point, which is cited with it
+            if REPORTING_POINT not in (shown := [c.id for c in cites]):
+                cites.append(citation(corpus, REPORTING_POINT, lang))
+                shown.append(REPORTING_POINT)
+            note += f" [{shown.index(REPORTING_POINT) + 1}]"
+        notes.append(note)
+    return compose_text(Answer(question, lang, "", False, cites, role, ["list", *(f"silent:{s.id}" for s in silent or [])],
+                               track=track, lead="\n".join(lines), notes=notes, stated=stated))
 
 
 def section_answer(question: str, lang: str, role: str, pids: list[str], corpus: Corpus,
@@ -265,7 +275,7 @@ def compose(
     if verdict.abstain:
         return _abstained(question, lang, role, hits, verdict, corpus, track)
     if "list" in verdict.reasons:
-        return _list_answer(question, lang, role, hits, corpus, track, verdict.party)
+        return _list_answer(question, lang, role, hits, corpus, track, verdict.party, verdict.silent[:1])
 
     chosen, other = select(hits, corpus, track, cite_min, cite_ratio)
     by_pid = {h.pid: h for h in hits}
