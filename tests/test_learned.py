@@ -529,6 +529,30 @@ def test_the_second_tier_adds_the_route_after_what_the_ranker_found(role: str) -
     assert "College voor de Rechten van de Mens" in a.answer and "{cite:" not in a.answer
 
 
+@pytest.mark.parametrize("reasons", [["safety"], ["safety_also"]])
+@pytest.mark.parametrize("role", ["student", "staff", "company"])
+def test_a_route_answer_to_a_question_the_decision_would_refuse_cites_no_mere_resemblance(
+        reasons: list[str], role: str) -> None:
+    """When the decision alone would refuse the question ("too old they said"), the ranker's
+    provisions under even odds are left out, as in a refusal, and the route leads with its first
+    provision for the asker; one more likely than not still follows it."""
+    from assistant.answering.abstain import Verdict
+    from assistant.answering.answer import MAX_SAFETY_CITATIONS, compose, safety_route
+    from assistant.domain import ROLE_AUDIENCE
+    from assistant.search.retrieve import Hit
+
+    route = safety_route(role)
+    first = next(p for p in route if ROLE_AUDIENCE[role] in CORPUS.curation[p].audiences)
+    weak = [Hit("fn.1", 0.3), Hit("3B.vd.2b", 0.2)]
+    a = compose("too old they said", "en", role, weak, Verdict(False, reasons, answerable=False), CORPUS,
+                None, 0.05, 0.6)
+    assert ids(a) == list(dict.fromkeys([first, *route]))[:MAX_SAFETY_CITATIONS]
+    strong = [Hit("3B.3", 0.7), *weak]
+    a = compose("too old they said", "en", role, strong, Verdict(False, reasons, answerable=False), CORPUS,
+                None, 0.05, 0.6)
+    assert ids(a)[:2] == [first, "3B.3"] and "fn.1" not in ids(a)
+
+
 @pytest.mark.parametrize(("reasons", "hits"), [
     (["safety"], [Hit("4.aanv.8", 0.9)]),  # the whole route cited
     (["safety_also"], [Hit("3B.5", 0.8), Hit("3B.vd.3", 0.7), Hit("3B.1", 0.6)]),  # the route cut short
@@ -615,6 +639,8 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
     thresholds = {"answer_min": 0.2}
     verdict = decide(_findings(safety, words, decision), CORPUS, thresholds)
     assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
+    if not verdict.abstain:
+        assert verdict.answerable == (decision == "answer")  # the decision alone would answer it
 
 
 def _near_route(words: float, decision: str, topic: str | None = None, same_as: tuple[str, bool] | None = None,

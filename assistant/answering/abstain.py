@@ -30,6 +30,9 @@ class Verdict:
     #: a question the safety route did not take, yet whose safety score comes near it: the
     #: answer or refusal names the reporting point in case it is about unequal treatment
     mention: bool = False
+    #: whether the decision alone would answer; a safety-route answer to a question it would
+    #: refuse cites only what the ranker finds more likely than not, as a refusal does
+    answerable: bool = True
 
     @property
     def on_ground(self) -> bool:
@@ -86,10 +89,11 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
     safety = findings.safety
     backed = safety.blended >= safety.blended_min
+    answerable = d["answer"] + d["list"] >= answer_min
     if safety.alone >= safety.alone_min and (backed or not off_topic):
-        return Verdict(False, ["safety"], on_route)
+        return Verdict(False, ["safety"], on_route, answerable=answerable)
     if backed:
-        return Verdict(False, ["safety_also"], on_route)
+        return Verdict(False, ["safety_also"], on_route, answerable=answerable)
     # a question of the bank is no safety case by its label, whatever its score
     mention = findings.same_as is None and safety.blended >= safety.mention_min
     if d["answer"] + d["list"] < answer_min:

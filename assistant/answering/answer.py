@@ -288,10 +288,12 @@ def compose(
         # or the school's reporting point; a company's own duty of fair treatment), then the best
         # answer to what was asked, then the rest of the route, which never pushes that answer out
         # of sight; only the question's words point to unequal treatment: the route follows what
-        # the ranker found
+        # the ranker found, unless the decision alone would refuse the question
         audience = ROLE_AUDIENCE[role]
         first = next((p for p in route if (c := corpus.curation.get(p)) and audience in c.audiences), route[0])
-        order = ([first, *pids[:1], *route, *pids] if "safety" in verdict.reasons
+        if not verdict.answerable:  # what merely resembles a question the decision would refuse
+            pids = [h.pid for h in chosen if h.score >= RELATED_MIN]
+        order = ([first, *pids[:1], *route, *pids] if "safety" in verdict.reasons or not verdict.answerable
                  else [*pids, *route])
         pids = list(dict.fromkeys(order))[:MAX_SAFETY_CITATIONS]
         notes.append(safety_note(t["safety"][role], pids))
