@@ -17,8 +17,8 @@ ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
 AUDIENCE_ROLE = {audience: role for role, audience in ROLE_AUDIENCE.items()}
 #: the school's reporting point for internship discrimination and improper use of students
 REPORTING_POINT = "4.aanv.4"
-#: where one sentence of a provision ends and the next begins
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+#: where one sentence of the code's text ends and the next begins
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Provision:
     def gives_way_to_items(self) -> bool:
         """Announces its items and says nothing else, so an answer cites the items instead;
         one with sentences of its own (who signed the manifesto) is cited before them."""
-        return self.announces_items and len(_SENTENCE_END.split(self.text)) == 1
+        return self.announces_items and len(SENTENCE_BREAK.split(self.text)) == 1
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import takewhile
 
 from assistant.corpus import ids
-from assistant.domain import Provision
+from assistant.domain import SENTENCE_BREAK, Provision
 from assistant.errors import CorpusError
 
 BULLET = "–"
@@ -30,7 +30,6 @@ _FOOTNOTE = re.compile(r"^\s?(\d)\s+(\S.*)$")
 _PAGE_NUMBER = re.compile(r"^\s*\d{1,3}\s*$")
 _PAGE_START = re.compile(r"^ \S")  # the extraction starts each new page with one space
 _MARKER = re.compile(r"(?<=[A-Za-zÀ-ÿ’'])([1-9])(?=[\s.,;:)]|$)")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 _SIGNED = re.compile(r"^Ondertekend op\b")
 
 PREAMBLE_SLUGS = ("doel", "naleving", "reikwijdte", "afwijken")
@@ -281,7 +280,7 @@ def parse(raw: str) -> list[Provision]:
     # ones are split into sentences because each sentence is a rule of its own
     paras = [p for p in pre_paras if not _is_title(p)]
     if paras:
-        sentences = [paras[0]] + [s for p in paras[1:] for s in _SENTENCE.split(p)]
+        sentences = [paras[0]] + [s for p in paras[1:] for s in SENTENCE_BREAK.split(p)]
         for i, sentence in enumerate(sentences):
             slug = PREAMBLE_SLUGS[i] if i < len(PREAMBLE_SLUGS) else str(i + 1)
             out.insert(i, {"id": f"pre.{slug}", "kind": "preamble", "raw": sentence,
