@@ -631,6 +631,8 @@ def test_a_route_answer_adds_a_topics_pointer_only_where_it_has_one_for_the_rout
     (0.9, 0.1, "unrelated", ["unrelated"]),  # the safety model alone fires on code and logs too
     (0.9, 0.9, "unrelated", ["safety"]),  # backed by the word model, an off-topic call is overruled
     (0.1, 0.9, "injection", ["safety_also"]),
+    # an override attempt says nothing of who one is: the safety model alone is not overruled
+    (0.9, 0.1, "injection", ["safety"]),
 ])
 def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words: float, decision: str,
                                                             reasons: list[str]) -> None:
@@ -641,6 +643,23 @@ def test_the_safety_route_has_two_tiers_and_refuses_neither(safety: float, words
     assert verdict.reasons == reasons and verdict.abstain == (reasons == ["unrelated"])
     if not verdict.abstain:
         assert verdict.answerable == (decision == "answer")  # the decision alone would answer it
+
+
+@pytest.mark.parametrize("kind", ["injection", "unrelated", "answer", "out_of_scope"])
+def test_a_bank_question_labelled_no_safety_case_is_decided_by_its_label(kind: str) -> None:
+    """However high its safety scores, a question the bank holds word for word with the label
+    "no safety case" is answered or refused as its label says, never sent down the route."""
+    from assistant.answering.abstain import decide
+    from assistant.search.retrieve import Findings
+
+    found = Findings([], {k: 0.0 for k in KINDS}, SafetyScore(0.9, 0.9, 0.6, 0.5, 0.4), None, 0.5,
+                     same_as=(kind, False))
+    verdict = decide(found, CORPUS, {"answer_min": 0.2})
+    assert not set(verdict.reasons) & {"safety", "safety_also"} and not verdict.mention
+    assert verdict.abstain is (kind != "answer")
+    labelled_safe = decide(Findings([], {k: 0.0 for k in KINDS}, SafetyScore(0.0, 0.0, 0.6, 0.5), None, 0.5,
+                                    same_as=(kind, True)), CORPUS, {"answer_min": 0.2})
+    assert labelled_safe.reasons == ["safety"]
 
 
 def _near_route(words: float, decision: str, topic: str | None = None, same_as: tuple[str, bool] | None = None,

@@ -84,18 +84,18 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         if safety:
             return Verdict(False, ["safety"], on_route)
     answer_min = thresholds["answer_min"] if findings.answer_min is None else findings.answer_min
-    # the safety model alone also fires on code, logs and jokes, which the decision calls off
-    # topic; with the word model's backing such a message is a safety case all the same
-    off_topic = max(d, key=d.__getitem__) in ("unrelated", "injection")
+    # the safety model alone also fires on code, logs and jokes, which the decision calls
+    # unrelated; with the word model's backing such a message is a safety case all the same
+    off_topic = max(d, key=d.__getitem__) == "unrelated"
     safety = findings.safety
     backed = safety.blended >= safety.blended_min
     answerable = d["answer"] + d["list"] >= answer_min
-    if safety.alone >= safety.alone_min and (backed or not off_topic):
+    labelled = findings.same_as is not None  # its label has said it is no safety case
+    if not labelled and safety.alone >= safety.alone_min and (backed or not off_topic):
         return Verdict(False, ["safety"], on_route, answerable=answerable)
-    if backed:
+    if backed and not labelled:
         return Verdict(False, ["safety_also"], on_route, answerable=answerable)
-    # a question of the bank is no safety case by its label, whatever its score
-    mention = findings.same_as is None and safety.blended >= safety.mention_min
+    mention = not labelled and safety.blended >= safety.mention_min
     if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
         if kind == "out_of_scope":
