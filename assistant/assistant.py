@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
 from assistant.answering.abstain import ROUTE_REASONS, Verdict, decide, is_injection, strip_injection
@@ -20,7 +20,7 @@ from assistant.errors import InputError
 from assistant.search.retrieve import Findings, Hit, Retriever
 from assistant.text import lexicon
 from assistant.text.language import detect
-from assistant.text.tokens import words
+from assistant.text.tokens import stems, words
 
 if TYPE_CHECKING:
     from assistant.llm.generate import Generator
@@ -76,6 +76,14 @@ def validate(question: object, role: str, lang: str | None) -> str:
 
 
 _REFERENCE_WORDS = lexicon.words("reference_words")
+_CODE_TERMS = lexicon.words("code_terms")
+
+
+@cache
+def _reference_stems(lang: str) -> frozenset[str]:
+    """Stems of the words that ask for a part, less the code's own terms: "definitie
+    stagecode?" asks for one definition, not the part."""
+    return stems(" ".join(sorted(_REFERENCE_WORDS - _CODE_TERMS)), lang)
 
 
 def _asks_more_than_the_reference(question: str) -> bool:
@@ -125,7 +133,35 @@ class Assistant:
                 ) and p.kind not in ("item", "footnote")
             ]
             return (found, None) if found else ([], m.group(0))
+        if titled := self._titled_part(question):
+            return self._part_ids(titled[0]), None
         return [], None
+
+    @cached_property
+    def _part_titles(self) -> list[tuple[str, str, frozenset[str]]]:
+        """(part, language, stems) of every part's title as the answers name them ('1 Definities',
+        'a closing provision'), less the words that merely ask for a part."""
+        out = []
+        for lang in LANGUAGES:
+            names = TEXTS[lang]["parts"]
+            for part in ids.parts(self._ids):
+                title = names.get(part, "").format(first="", last="")
+                if key := stems(title, lang) - _reference_stems(lang):
+                    out.append((part, lang, key))
+        return out
+
+    def _titled_part(self, question: str) -> tuple[str, str] | None:
+        """The part a message names by its title and nothing more ("the definitions",
+        "slotbepaling", "what does the introduction say?"), and the language of that title: the
+        names the answers give the parts are names the asker can use."""
+        asked = {lang: stems(question, lang) - _reference_stems(lang) for lang in LANGUAGES}
+        return next(((part, lang) for part, lang, key in self._part_titles if asked[lang] == key), None)
+
+    def _part_ids(self, part: str) -> list[str]:
+        """A part's provisions in document order: its footnotes for the footnotes, else all but
+        the lettered items and footnotes, which their parents' answers quote."""
+        return [p.id for p in self.corpus.provisions if ids.part_of(p.id) == part
+                and (part == "fn" or p.kind not in ("item", "footnote"))]
 
     def _parts(self, lang: str) -> str:
         """The document's parts as the parsed corpus has them: 'een inleiding, 1 Definities, …'."""
@@ -164,6 +200,8 @@ class Assistant:
         few = len(q.split()) <= 2
         # the bank's vocabulary is only read (and learned, once) for a message of a word or two
         detected = known if known in LANGUAGES and few else detect(q, self.retriever.word_languages if few else None)
+        if lang is None and known is None and few and (titled := self._titled_part(q)):
+            detected = titled[1]  # a part's name on its own ("footnotes") is in its title's language
         if lang is None and detected not in LANGUAGES:
             return compose_text(Answer(q, "en", "", True, [], role, [f"language:{detected}"], lead=OTHER_LANGUAGE))
         language = lang or detected
@@ -180,7 +218,7 @@ class Assistant:
         hits: list[Hit] = []
         top_similarity = None
         cut = self.retriever.model.thresholds
-        if len(named) > 1 and _asks_more_than_the_reference(q):
+        if len(named) > 1 and _asks_more_than_the_reference(q) and not self._titled_part(q):
             # "what do the dual agreements in 3B say?": search within the named part
             within = set(named) | {c for pid in named for c in self.corpus.by_id[pid].children}
             hits = self.retriever.search(query, role, track, within=within)

@@ -323,3 +323,22 @@ def test_the_reminder_follows_a_refusal_too(assistant, monkeypatch) -> None:  # 
     a = assistant.ask("krijg ik vakantiedagen tijdens mijn stage?", "student", "nl", _chat_after(True))
     assert a.abstained and ids(a)[-1] == "4.aanv.4" and "safety_earlier" in a.reasons
     assert "meldpunt van je hogeschool" in a.answer
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_part_asked_for_by_the_name_the_answers_give_it_gets_that_part(assistant, lang: str) -> None:
+    """Each part as a missing part's answer names it ("1 Definities", "a closing provision",
+    "footnotes 1–5"), typed back alone or without its number, gets that part's provisions in the
+    name's language; a definition asked for by its term is not the whole part."""
+    from assistant.answering.render import TEXTS
+    from assistant.corpus.ids import part_of
+
+    names = TEXTS[lang]["parts"]
+    for part in dict.fromkeys(part_of(pid) for pid in assistant.corpus.by_id):
+        shown = names[part].format(first=1, last=5)
+        for typed in (shown, " ".join(w for w in shown.split() if not any(c.isdigit() for c in w))):
+            a = assistant.ask(typed)
+            assert a.reasons == ["named_section"] and a.language == lang, typed
+            assert {part_of(i) for i in ids(a)} == {part}, typed
+    assert ids(assistant.ask("the definitions"))[:2] == ["def.stagecode", "def.stage"]
+    assert assistant.ask("definitie stagecode?").reasons != ["named_section"]

@@ -123,13 +123,17 @@ def without_ids(text: str, known: Iterable[str]) -> str:
     return SECTION_IN_TEXT.sub(" ", text)
 
 
+def part_of(pid: str) -> str:
+    """The top-level part an id stands in: '3B.vd.4' → '3B', 'def.stage' → '1', 'fn.2' → 'fn'."""
+    head = pid.split(".", 1)[0]
+    return "1" if head == "def" else head
+
+
 def parts(ids: Iterable[str]) -> list[str]:
     """The document's top-level parts in order, from its ids: 'pre', '1', '2', '3A', '3B', '4', 'slot', 'fn'."""
     out: list[str] = []
     for pid in ids:
-        head = pid.split(".", 1)[0]
-        part = {"def": "1", "slot": "slot"}.get(head, head)
-        if part not in out:
+        if (part := part_of(pid)) not in out:
             out.append(part)
     return out
 

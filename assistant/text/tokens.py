@@ -43,6 +43,13 @@ def word_count(text: str) -> int:
     return len(all_words(text))
 
 
+def stems(text: str, lang: str) -> frozenset[str]:
+    """The stems of a text's words by one language's stemmer (stop words and numbers left out):
+    'the definitions' and 'definition' give the same set."""
+    stemmer = _stemmers()[0 if lang == "nl" else 1]
+    return frozenset(stemmer.stemWords([w for w in words(text) if not any(c.isdigit() for c in w)]))
+
+
 def analyze(text: str) -> list[str]:
     """BM25 tokens: each word's Dutch and English stems (the text may be either language)."""
     nl, en = _stemmers()
