@@ -333,6 +333,24 @@ def test_a_lead_in_is_followed_by_its_items(cited: str, expected: list[str], lan
         assert f"[{i}]" in a.answer
 
 
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_items_cited_with_their_lead_in_are_listed_under_it(role: str, lang: str) -> None:
+    """The ambitions read as a list under the sentence that announces them: one line each, with
+    its number, and without the opening every summary shares."""
+    a = compose("question", lang, role, [Hit("4.intro", 0.9), Hit("3B.5", 0.1)], Verdict(False), CORPUS, None,
+                0.05, 0.6)
+    lines = a.lead.split("\n")
+    items = [line for line in lines if line.startswith("- ")]
+    assert len(items) == 4 and lines[0].endswith("[1]"), a.lead
+    said = [CORPUS.summary(f"4.amb.{n}", role, lang) for n in range(1, 5)]
+    shared = " ".join(said[0].split(" ")[:3])
+    assert all(s.startswith(shared) for s in said)  # the summaries do share an opening
+    for n, line in enumerate(items, 2):
+        assert line.endswith(f"[{n}]") and line[2].isupper() and shared not in line, line
+        assert line[2:-len(f" [{n}]")].lower() in said[n - 2].lower()
+
+
 def test_a_lettered_item_is_quoted_with_its_lead_in(assistant) -> None:
     a = assistant.ask("3B.vd.2a", "student", "nl")
     c = a.citations[0]

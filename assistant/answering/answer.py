@@ -257,6 +257,41 @@ def with_reporting_point(answer: Answer, corpus: Corpus, why: str = "safety_earl
     return compose_text(answer)
 
 
+def _shared_opening(texts: list[str]) -> int:
+    """How many words every text opens with ("One of the manifesto's ambitions is"), when that
+    is at least three and each says more after it; else 0."""
+    split = [t.replace("’", "'").split(" ") for t in texts]
+    n = 0
+    while all(len(w) > n + 1 for w in split) and len({w[n] for w in split}) == 1:
+        n += 1
+    return n if n >= 3 else 0
+
+
+def _lead(pids: list[str], role: str, lang: str, corpus: Corpus) -> str:
+    """Each cited provision's summary in the asker's voice with its number; the items of a
+    lead-in cited with it ("De ambities van dit manifest zijn:") are listed under it, without
+    the opening they all share."""
+    number = {pid: i for i, pid in enumerate(pids, 1)}
+    items = {pid: [c for c in corpus.by_id[pid].children if c in number]
+             for pid in pids if corpus.by_id[pid].announces_items}
+    listed = {c for cs in items.values() for c in cs}
+    blocks: list[str] = []
+    for pid in pids:
+        if pid in listed:
+            continue
+        sentence = f"{corpus.summary(pid, role, lang)} [{number[pid]}]"
+        if blocks and "\n- " not in blocks[-1]:  # prose runs on; after a list, a new line
+            blocks[-1] += " " + sentence
+        else:
+            blocks.append(sentence)
+        if kids := items.get(pid):
+            said = [corpus.summary(c, role, lang) for c in kids]
+            skip = _shared_opening(said) if len(said) > 1 else 0
+            lines = [" ".join(text.split(" ")[skip:]) for text in said]
+            blocks[-1] += "".join(f"\n- {line[:1].upper()}{line[1:]} [{number[c]}]" for c, line in zip(kids, lines, strict=True))
+    return "\n".join(blocks)
+
+
 def compose(
     question: str,
     lang: str,
@@ -317,7 +352,6 @@ def compose(
         extra.append(REPORTING_POINT)
     cites += [citation(corpus, pid, lang) for pid in extra]
     shown = [*pids, *other, *extra]
-    sentences = [f"{corpus.summary(pid, role, lang)} [{i}]" for i, pid in enumerate(pids, 1)]
     scope, stated = _scope(corpus, pids, other, track, lang, role)
     # the topic's pointer; in a route answer, only what it adds beside the reporting point
     notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
@@ -327,7 +361,7 @@ def compose(
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
     answer = compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
-                                 lead=" ".join(sentences), notes=paragraphs, stated=stated))
+                                 lead=_lead(pids, role, lang, corpus), notes=paragraphs, stated=stated))
     # a question whose safety score came near the route's names the reporting point after the
     # answer's own sources, in case it is about unequal treatment after all
     if verdict.mention and not routed and REPORTING_POINT not in shown:
