@@ -127,6 +127,18 @@ def test_voices_cover_every_provision_in_both_languages() -> None:
                 assert CORPUS.voices[p.id][role][lang].strip(), (p.id, role, lang)
 
 
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_a_rule_is_said_as_what_should_be_not_as_a_fact(role: str) -> None:
+    """The code words some rules as a state of affairs ("Er is een veilige en inclusieve
+    leercultuur op de werkvloer"); said that way to a student telling of the opposite, it reads as
+    a denial, so every voice says what should be."""
+    as_fact = re.compile(r"\bthere (is|are)\b|\b(er is|er zijn|is er|zijn er)\b", re.I)
+    for p in CORPUS.provisions:
+        for lang in ("nl", "en"):
+            assert not as_fact.search(CORPUS.summary(p.id, role, lang)), (p.id, lang)
+    assert "hoort" in CORPUS.summary("3B.3", role, "nl") and "should" in CORPUS.summary("3B.3", role, "en")
+
+
 def test_pointers_about_unequal_treatment_name_the_reporting_point() -> None:
     """A refusal about a pregnancy, an age, an illness, workplace adjustments or a dress rule
     still tells someone treated differently for who they are where to report it, in every voice
