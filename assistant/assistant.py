@@ -192,6 +192,7 @@ class Assistant:
         With a generator (and `llm`), an answered question is rewritten by the language model,
         its text chunks passed to `on_token` as they come, and checked by the citation guard.
         """
+        role, lang = (x.strip().lower() if isinstance(x, str) else x for x in (role, lang))
         q = validate(question, role, lang)
         last = conversation.last if conversation is not None else None
         # a bare id or a word or two says too little about its language: the chat's wins, else
@@ -240,8 +241,9 @@ class Assistant:
         # --
         if genuine:
             answer.question = asked
-            prefixed(answer, IGNORED_OVERRIDE[language])
-            answer.reasons.append("injection_ignored")
+            if "injection" not in answer.reasons:  # what is left was an override attempt too
+                prefixed(answer, IGNORED_OVERRIDE[language])
+                answer.reasons.append("injection_ignored")
         if conversation is not None and conversation.lost and last is None and is_follow_up(q):
             # a follow-up whose earlier turns this server no longer holds
             prefixed(answer, TEXTS[language]["no_context"])

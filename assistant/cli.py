@@ -101,6 +101,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answering.conversation import Conversation
     from assistant.assistant import InputError
 
+    if args.batch and args.question is not None:
+        print("error: give a question or --batch FILE, not both", file=sys.stderr)
+        return 2
     if args.batch:
         return _batch(args)
     if args.question is None:
@@ -126,6 +129,11 @@ def _valid_id(value: object) -> bool:
     """A batch line's id is echoed in the output, which must stay JSON: text or a finite number."""
     return value is None or isinstance(value, str) or (
         isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value))
+
+
+def _choice(value: object) -> object:
+    """A role or language as typed ("Student ", "EN") in the form the assistant knows."""
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -154,15 +162,17 @@ def _batch(args: argparse.Namespace) -> int:
                 item = json.loads(line)
             except RecursionError:  # deeply nested JSON
                 raise InputError("the JSON is nested too deeply") from None
+            except json.JSONDecodeError as exc:  # its position is within the line, not the file
+                raise InputError(f"not valid JSON ({exc.msg} at character {exc.pos + 1} of the line)") from None
             if not isinstance(item, dict) or "question" not in item:
                 raise InputError('each line must be a JSON object with a "question"')
             if not _valid_id(item.get("id")):
                 raise InputError('"id" must be text or a finite number')
-            role = item.get("role") or args.role
+            role = _choice(item.get("role")) or args.role
             chat_key = item.get("conversation")
             chat = chats.setdefault(json.dumps(chat_key), Conversation()) if chat_key is not None else Conversation()
             answer = assistant.ask(item["question"], role, args.lang, chat)
-            _print_json(answer.to_public_json(item.get("id")))
+            _print_json({"id": item.get("id"), **answer.to_public_json()})  # "id" even when the line has none
         except (ValueError, InputError) as exc:  # json.JSONDecodeError is a ValueError
             failures += 1
             print(f"error: {args.batch} line {n}: {exc}", file=sys.stderr)
@@ -233,7 +243,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         serve(_settings(args), host=args.host, port=args.port)
     except OSError as exc:  # the port is taken, or the host is not an address of this machine
-        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        # Gradio's own message for a taken port names settings this command does not read
+        reason = exc.strerror or "the port is in use; choose another with --port"
+        print(f"error: cannot serve on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 2
     return 0
 
@@ -251,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="ask a question")
     ask.add_argument("question", nargs="?")
     ask.add_argument("--role", default="student", help="student | company | staff")
-    ask.add_argument("--lang", choices=["nl", "en"], help="answer language (default: the question's)")
+    ask.add_argument("--lang", type=str.lower, choices=["nl", "en"], help="answer language (default: the question's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("--batch", help="JSON lines file of questions ('-' for stdin)")
     ask.add_argument("--llm", help=llm_help)
@@ -261,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("action", choices=["list", "show", "check", "stamp"])
     corpus.add_argument("id", nargs="?")
     corpus.add_argument("--json", action="store_true")
-    corpus.add_argument("--lang", choices=["nl", "en"], default="nl")
+    corpus.add_argument("--lang", type=str.lower, choices=["nl", "en"], default="nl")
     corpus.add_argument("--source", help="a .txt, .md or .pdf of the code to parse instead")
     corpus.set_defaults(func=cmd_corpus)
 
@@ -298,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         if reconfigure is not None:
             reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
+    if getattr(args, "role", None):
+        args.role = _choice(args.role)
     if getattr(args, "role", None) and args.role not in ROLES:
         print(f"error: unknown role {args.role!r}; choose one of: {', '.join(ROLES)}", file=sys.stderr)
         return 2

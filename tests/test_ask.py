@@ -36,6 +36,11 @@ def test_answer_language_can_be_overridden(assistant) -> None:
     assert a.language == "nl" and "Bronnen" in a.answer
 
 
+def test_a_role_and_a_language_are_read_whatever_their_case(assistant) -> None:
+    a = assistant.ask("Wie betaalt de VOG van onze stagiair?", " Company", "EN")
+    assert a.role == "company" and a.language == "en" and a.citations[0].id == "3B.vd.4"
+
+
 def test_a_dual_question_never_presents_a_full_time_rule_as_applying(assistant) -> None:
     a = assistant.ask("I'm a dual student, does my employer have to reimburse my VOG?")
     assert a.track == "duaal"

@@ -65,6 +65,27 @@ def test_batch_reports_a_bad_line_and_goes_on(cli_index: str, tmp_path: Path) ->
     assert "line 2" in proc.stderr and "line 3" in proc.stderr
 
 
+def test_roles_and_languages_in_any_case_and_a_line_without_an_id(cli_index: str, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"question": "Wie betaalt mijn VOG?", "role": "Student "}\nnot json\n', encoding="utf-8")
+    proc = run(["ask", "--batch", str(path), "--json", "--lang", "EN"], cli_index)
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and list(out[0])[0] == "id" and out[0]["id"] is None  # "id" as in every line
+    assert out[0]["language"] == "en" and out[0]["citations"][0]["id"] == "3B.vd.4"
+    # the position a JSON error gives is within the line; the file's line is on stderr
+    assert out[1] == {"id": None, "error": "not valid JSON (Expecting value at character 1 of the line)"}
+    assert "line 2" in proc.stderr
+    single = run(["ask", "Wie betaalt mijn VOG?", "--role", "Company", "--json"], cli_index)
+    assert single.returncode == 0 and json.loads(single.stdout)["citations"][0]["id"] == "3B.vd.4"
+
+
+def test_a_question_beside_a_batch_is_refused_not_ignored(cli_index: str, tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": 1, "question": "Wie betaalt mijn VOG?"}\n', encoding="utf-8")
+    proc = run(["ask", "Wie betaalt mijn VOG?", "--batch", str(path), "--json"], cli_index)
+    assert proc.returncode == 2 and "not both" in proc.stderr and not proc.stdout
+
+
 def test_single_question_and_bad_input_exit_codes(cli_index: str) -> None:
     ok = run(["ask", "Krijg ik een onkostenvergoeding?", "--json"], cli_index)
     assert ok.returncode == 0 and json.loads(ok.stdout)["citations"][0]["id"] == "3B.vd.4"
@@ -192,7 +213,7 @@ def test_serve_on_a_busy_port_is_one_error_line(cli_index: str) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         line = _one_error_line(run(["serve", "--port", str(s.getsockname()[1])], cli_index))
-    assert "cannot serve on 127.0.0.1" in line
+    assert "cannot serve on 127.0.0.1" in line and "--port" in line and "GRADIO_SERVER_PORT" not in line
 
 
 def test_a_closed_pipe_and_an_ascii_terminal_are_no_traceback(cli_index: str) -> None:
