@@ -30,6 +30,13 @@ def test_the_longest_id_is_found_first_and_each_once() -> None:
     assert ids.first_mentioned("niets hier", IDS) is None
 
 
+def test_an_id_written_with_spaces_is_found_only_where_it_is_distinctive() -> None:
+    assert ids.first_mentioned("3b vd 2a", IDS) == "3B.vd.2a"
+    assert ids.first_mentioned("wat zegt 4 aanv 4 precies?", IDS) == "4.aanv.4"
+    assert ids.first_mentioned("3b.vd 4 reiskosten", IDS) == "3B.vd.4"
+    assert ids.first_mentioned("ik heb 2 1 vragen", IDS) is None  # '2.1' is not meant by two numbers
+
+
 def test_ids_are_blanked_out_of_text_with_section_names() -> None:
     out = ids.without_ids("Volgens 3B.vd.4 en 3B geldt dit.", IDS)
     assert "3B" not in out and "geldt dit" in out

@@ -106,13 +106,29 @@ def _any_of(known: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w.])({alternatives})(?![\w])", re.IGNORECASE)
 
 
+def _spaced(pid: str) -> bool:
+    """Whether an id is distinctive enough to be found with spaces for its dots ('3b vd 2a',
+    '4 aanv 4'): one with a subsection letter or a group; not '2.1', which '2 1' need not mean."""
+    head, *rest = pid.split(".")
+    return bool(rest) and (re.fullmatch(r"\d[ab]", head, re.IGNORECASE) is not None or rest[0] in GROUPS)
+
+
+@lru_cache(maxsize=8)
+def _any_of_loosely(known: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(r"[.\s]\s*".join(map(re.escape, i.split("."))) if _spaced(i) else re.escape(i)
+                            for i in sorted(known, key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])({alternatives})(?![\w])", re.IGNORECASE)
+
+
 def first_mentioned(text: str, known: tuple[str, ...]) -> str | None:
     """The known id named earliest in the text (the longest where several start there), in its
-    corpus spelling. Unlike `mentioned`, a plain-word id such as 'slot' counts too."""
-    m = _any_of(known).search(text)
+    corpus spelling, also written with spaces for its dots ('3b vd 2a'). Unlike `mentioned`, a
+    plain-word id such as 'slot' counts too."""
+    m = _any_of_loosely(known).search(text)
     if m is None:
         return None
-    return next(pid for pid in known if pid.lower() == m.group(1).lower())
+    said = re.sub(r"[.\s]+", ".", m.group(1)).lower()
+    return next(pid for pid in known if pid.lower() == said)
 
 
 def without_ids(text: str, known: Iterable[str]) -> str:
