@@ -279,11 +279,13 @@ def test_a_refusal_says_what_each_related_provision_does_say_in_the_askers_voice
 @pytest.mark.parametrize("lang", ["en", "nl"])
 def test_a_rule_for_the_other_track_is_named_with_its_source_number(lang: str) -> None:
     """A dual student's question that finds the full-time travel-cost rule cites it last, with the
-    other pay rule, and the note saying they do not apply names them as the sources they are."""
+    other pay rule, and the note saying they do not apply names them by their titles (a reader
+    does not know what "3B.vd.4" is) and as the sources they are."""
     hits = [Hit("3A.duaal", 0.8), Hit("3B.vd.4", 0.7)]
     a = compose("dual student, travel costs?", lang, "student", hits, Verdict(False), CORPUS, "duaal", 0.05, 0.6)
     assert ids(a) == ["3A.duaal", "3B.vd.4", "3B.vd.5"]  # a pay rule set aside brings the other
-    assert "3B.vd.4 [2], 3B.vd.5 [3]" in a.notes[0] and "[2]" not in a.lead
+    named = (f"“{CORPUS.title('3B.vd.4', lang)}” [2]{TEXTS[lang]['and']}“{CORPUS.title('3B.vd.5', lang)}” [3]")
+    assert named in a.notes[0] and "3B.vd.4" not in a.notes[0] and "[2]" not in a.lead
 
 
 @pytest.mark.parametrize("lang", ["en", "nl"])

@@ -117,7 +117,9 @@ def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None,
             said = all(names_track(corpus.summary(p, role, lang), one) for p in pids)
             (stated if said else notes).append(t[key])
     if other:
-        ids = ", ".join(f"{pid} [{n}]" for n, pid in enumerate(other, len(pids) + 1))
+        named = [f"“{corpus.title(pid, lang)}” [{n}]" for n, pid in enumerate(other, len(pids) + 1)]
+        listed = ", ".join(named[:-1]) + t["and"] + named[-1] if len(named) > 1 else named[0]
+        ids = f"{t['rule1'] if len(other) == 1 else t['rulen']} {listed}"
         verb = t["verb1"] if len(other) == 1 else t["verbn"]
         key = "vd_not_duaal" if corpus.by_id[other[0]].track == "vd" else "duaal_not_vd"
         notes.append(t[key].format(ids=ids, verb=verb))
