@@ -485,12 +485,17 @@ def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_u
     wait_for(lambda: d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="bot"]'), what="the answer")
     assert d.find_element(By.CSS_SELECTOR, '#chatbot [data-testid="user"]').text == "Do I get my travel costs\nreimbursed?"
     wait_for(lambda: box.get_attribute("value") == "", what="the box emptied")
-    # the box takes at most 2,000 characters: typing on at the limit adds nothing
-    assert box.get_attribute("maxlength") == "2000"
+    # a text over 2,000 characters is not cut (a paste would lose its end): sent, it is refused
+    # with its length on the box, which keeps it to shorten, and nothing is added to the chat
     d.execute_script("arguments[0].value = 'x'.repeat(1998);"
                      "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));", box)
     box.send_keys("abcdef")
-    assert box.get_attribute("value") == "x" * 1998 + "ab"
+    assert box.get_attribute("value") == "x" * 1998 + "abcdef"
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: "2004 characters long; the limit is 2000" in d.find_element(By.ID, "question").text,
+             what="the too-long message on the box")
+    assert box.get_attribute("value") == "x" * 1998 + "abcdef"
+    assert len(d.find_elements(By.CSS_SELECTOR, '#chatbot [data-testid="user"]')) == 1
 
 
 def test_a_new_answer_shows_from_its_start_on_desktop_and_on_a_phone(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
@@ -553,6 +558,22 @@ def test_all_three_tabs_fit_a_phone_in_both_languages(app_url: str, driver) -> N
         tabs_shown(260, "nl", "Doorbladeren", rows=2)
     finally:
         d.set_window_size(1280, 1500)
+
+
+def test_the_chat_export_shows_the_markup_of_a_question_as_typed(app_url: str, driver, downloads: Path) -> None:  # type: ignore[no-untyped-def]
+    """A pasted tag or **stars** in a question must not become live markup where the file is rendered."""
+    from selenium.webdriver.common.by import By
+
+    d = driver
+    d.get(app_url)
+    wait_for(lambda: d.find_element(By.CSS_SELECTOR, "#question textarea").is_displayed(), what="the chat")
+    _ask(d, "<b>VOG</b> **who pays** for my_vog?")
+    for old in downloads.glob("stagecode-conversation*.md"):
+        old.unlink()
+    d.find_element(By.CSS_SELECTOR, ".sc-export-chat").click()
+    exported = wait_for(lambda: list(downloads.glob("stagecode-conversation*.md")), what="the export")[0]
+    text = wait_for(lambda: exported.read_text(encoding="utf-8"), what="the exported text")
+    assert "\\<b\\>VOG\\</b\\> \\*\\*who pays\\*\\* for my\\_vog?" in text and "<b>" not in text
 
 
 def test_new_conversation_and_export_line_up_at_both_sizes(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]

@@ -115,6 +115,14 @@ def test_chat_text_is_plain_with_ids_and_verbatim_quotes() -> None:
     assert CORPUS.by_id["3B.vd.4"].text in text and CORPUS.english("3B.vd.4") in text
     abstained = Answer("q", "nl", "", True, [], lead="De Stagecode hbo geeft hierop geen antwoord.")
     assert chat_text(abstained).startswith(UI["nl"]["abstained"])
+    assert UI["en"]["read_with_previous"] not in text
+
+
+def test_a_message_read_with_the_one_before_it_says_so_first() -> None:
+    joined = Answer("en bij duaal?", "nl", "", False, [], lead="Bij een duale opleiding …",
+                    resolved_question="Krijg ik reiskosten? en bij duaal?")
+    text = chat_text(joined)
+    assert text.startswith(UI["nl"]["read_with_previous"]) and "Bij een duale opleiding" in text
 
 
 def test_the_export_button_carries_its_texts_in_the_interface_language() -> None:
@@ -368,6 +376,14 @@ def test_browse_html_escapes_the_query_and_counts() -> None:
     assert 'data-id="3B.vd.4"' in page
     assert f"{len(browse_filter(CORPUS, 'VOG'))} van {len(CORPUS.provisions)} bepalingen" in page
     assert "<script>" not in browse_html(CORPUS, "<script>", "en")
+
+
+def test_a_search_that_finds_nothing_says_how_to_find_more() -> None:
+    """Every searched word must appear: a search for two words that never meet finds none, and
+    the page says so and points to fewer words or the Ask tab."""
+    assert browse_filter(CORPUS, "meldpunt") and not browse_filter(CORPUS, "meldpunt anoniem")
+    assert "try fewer words" in browse_html(CORPUS, "meldpunt anoniem", "en")
+    assert "tabblad Vragen" in browse_html(CORPUS, "meldpunt anoniem", "nl")
 
 
 # -- the running app (slow) ------------------------------------------------------------------

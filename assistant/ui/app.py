@@ -5,7 +5,7 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from assistant.answering.checklist import CHECKLIST_TRACKS
-from assistant.assistant import MAX_QUESTION, Assistant
+from assistant.assistant import Assistant
 from assistant.build import build
 from assistant.domain import ROLES
 from assistant.settings import Settings, quiet_libraries
@@ -69,10 +69,11 @@ def build_app(assistant: Assistant, concurrency: int = 4) -> "gr.Blocks":
                                              autoscroll=False)  # the page's script shows an answer's start
                         with gr.Row(elem_id="question-row"):
                             # one line that grows: Enter sends, Shift+Enter starts a new line (Gradio's
-                            # rule for lines=1, max_lines>1); the box takes no more than the limit
+                            # rule for lines=1, max_lines>1); no maxlength, which would cut a long paste
+                            # without a word: a text over the limit stays in the box with its message
                             question = gr.Textbox(label=ui["question"], placeholder=ui["placeholder"], scale=5,
                                                   elem_id="question", lines=1, max_lines=8,
-                                                  max_length=MAX_QUESTION, info=question_info("en"),
+                                                  info=question_info("en"),
                                                   html_attributes=gr.InputHTMLAttributes(enterkeyhint="send"))
                             ask_btn = gr.Button(ui["ask"], variant="primary", scale=1, elem_id="ask")
                         examples_title = gr.Markdown(f"**{ui['examples']}**")

@@ -39,7 +39,8 @@ def header_html(lang: str) -> str:
 
 def question_info(lang: str) -> str:
     """The line under the question box: Enter sends, Shift+Enter adds a line, and the length limit
-    (the box takes no more), written as the language writes thousands."""
+    (a longer text is refused when sent and stays in the box), written as the language writes
+    thousands."""
     limit = f"{MAX_QUESTION:,}".replace(",", "." if lang == "nl" else ",")
     return str(UI[lang]["question_info"]).format(limit=limit)
 

@@ -117,11 +117,16 @@
     return lines.join("\n") + "\n";
   }
 
+  // A question is the asker's own text: its markup characters are escaped, so that the Markdown
+  // file shows them as typed where it is rendered (a pasted <img …>, **stars**, a "- " line).
+  const plain = (text) => text.replace(/[\\`*_[\]<>|~#]/g, "\\$&")
+    .replace(/^(\s*)([-+])(?=\s)/gm, "$1\\$2").replace(/^(\s*\d+)([.)])(?=\s)/gm, "$1\\$2");
+
   function chatMarkdown(button) {
     const d = button.dataset, lines = ["# " + d.title, ""], cited = [];
     document.querySelectorAll('#chatbot [data-testid="user"], #chatbot [data-testid="bot"]').forEach((m) => {
-      const who = m.dataset.testid === "user" ? d.you : d.answer;
-      lines.push("## " + who, "", m.innerText.trim(), "");
+      const asked = m.dataset.testid === "user", text = m.innerText.trim();
+      lines.push("## " + (asked ? d.you : d.answer), "", asked ? plain(text) : text, "");
       (m.innerText.match(/^\[\d+\] (\S+) —/gm) || []).forEach((s) => {
         const id = s.replace(/^\[\d+\] /, "").replace(/ —$/, "");
         if (!cited.includes(id)) cited.push(id);
