@@ -467,7 +467,7 @@ def test_a_normal_session_logs_no_error_in_the_console(app_url: str, driver, dow
     assert errors == [], errors
 
 
-def test_enter_asks_shift_enter_adds_a_line_and_the_box_stops_at_the_limit(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
+def test_enter_asks_shift_enter_adds_a_line_and_a_text_over_the_limit_stays_in_the_box(app_url: str, driver) -> None:  # type: ignore[no-untyped-def]
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 

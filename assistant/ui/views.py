@@ -69,8 +69,8 @@ def as_message(text: str) -> str:
 
 def chat_text(answer: Answer) -> str:
     """The chat message for an answer, as plain text (copying it gives clean text): a line if it
-    was read as a follow-up, a badge if it abstains, the answer, and each source with its id, label and verbatim quote, numbered as
-    the sources panel numbers them."""
+    was read as a follow-up, a badge if it abstains, the answer, and each source with its id,
+    label and verbatim quote, numbered as the sources panel numbers them."""
     ui = UI[answer.language if answer.language in UI else "en"]
     badge = [ui["abstained"]] if answer.abstained else []
     # a message read with the one before it says so: a new subject misread as a follow-up shows
