@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from assistant.answering.abstain import ROUTE_REASONS, Verdict, decide, is_injection, strip_injection
 from assistant.answering.answer import compose, section_answer, with_reporting_point
 from assistant.answering.conversation import Conversation, Turn, is_follow_up, readings, resolve
-from assistant.answering.render import TEXTS, compose_text, prefixed
+from assistant.answering.render import TEXTS, compose_text, listed, prefixed
 from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
 from assistant.domain import LANGUAGES, REPORTING_POINT, ROLES, Answer
@@ -170,7 +170,7 @@ class Assistant:
         shown = [names.get(part, part) for part in ids.parts(self._ids) if part != "fn"]
         if notes:
             shown.append(names["fn"].format(first=notes[0], last=notes[-1]))
-        return ", ".join(shown[:-1]) + names["and"] + shown[-1] if len(shown) > 1 else "".join(shown)
+        return listed(shown, lang)
 
     # -- asking ----------------------------------------------------------------------
 

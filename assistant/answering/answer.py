@@ -12,7 +12,7 @@ import re
 
 from assistant.answering.abstain import ROUTE_REASONS, Verdict
 from assistant.answering.checklist import checklist
-from assistant.answering.render import TEXTS, compose_text
+from assistant.answering.render import TEXTS, compose_text, listed
 from assistant.corpus.corpus import Corpus, NextStep, SilentTopic
 from assistant.domain import AUDIENCE_ROLE, REPORTING_POINT, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit, names_track
@@ -118,8 +118,7 @@ def _scope(corpus: Corpus, pids: list[str], other: list[str], track: str | None,
             (stated if said else notes).append(t[key])
     if other:
         named = [f"“{corpus.title(pid, lang)}” [{n}]" for n, pid in enumerate(other, len(pids) + 1)]
-        listed = ", ".join(named[:-1]) + t["and"] + named[-1] if len(named) > 1 else named[0]
-        ids = f"{t['rule1'] if len(other) == 1 else t['rulen']} {listed}"
+        ids = f"{t['rule1'] if len(other) == 1 else t['rulen']} {listed(named, lang)}"
         verb = t["verb1"] if len(other) == 1 else t["verbn"]
         key = "vd_not_duaal" if corpus.by_id[other[0]].track == "vd" else "duaal_not_vd"
         notes.append(t[key].format(ids=ids, verb=verb))

@@ -16,6 +16,11 @@ TEXTS: dict[str, dict] = yaml.safe_load(
     (files("assistant.answering") / "texts" / "answers.yaml").read_text(encoding="utf-8"))
 
 
+def listed(items: list[str], lang: str) -> str:
+    """Items joined as the language writes a list: 'a, b and c' / 'a, b en c'."""
+    return ", ".join(items[:-1]) + TEXTS[lang]["and"] + items[-1] if len(items) > 1 else "".join(items)
+
+
 def sources_block(cites: list[Citation], lang: str) -> str:
     """Each citation with its id, label, verbatim Dutch text (a lettered item after its
     lead-in) and, in English, the unofficial rendering."""

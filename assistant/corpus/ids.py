@@ -100,12 +100,6 @@ def mentioned(text: str, known: Iterable[str]) -> list[str]:
     return found
 
 
-@lru_cache(maxsize=8)
-def _any_of(known: tuple[str, ...]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(i) for i in sorted(known, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.])({alternatives})(?![\w])", re.IGNORECASE)
-
-
 def _spaced(pid: str) -> bool:
     """Whether an id is distinctive enough to be found with spaces for its dots ('3b vd 2a',
     '4 aanv 4'): one with a subsection letter or a group; not '2.1', which '2 1' need not mean."""
@@ -114,7 +108,8 @@ def _spaced(pid: str) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _any_of_loosely(known: tuple[str, ...]) -> re.Pattern[str]:
+def _any_of(known: tuple[str, ...]) -> re.Pattern[str]:
+    """Any known id, longest first, the distinctive ones also with spaces for their dots."""
     alternatives = "|".join(r"[.\s]\s*".join(map(re.escape, i.split("."))) if _spaced(i) else re.escape(i)
                             for i in sorted(known, key=len, reverse=True))
     return re.compile(rf"(?<![\w.])({alternatives})(?![\w])", re.IGNORECASE)
@@ -124,7 +119,7 @@ def first_mentioned(text: str, known: tuple[str, ...]) -> str | None:
     """The known id named earliest in the text (the longest where several start there), in its
     corpus spelling, also written with spaces for its dots ('3b vd 2a'). Unlike `mentioned`, a
     plain-word id such as 'slot' counts too."""
-    m = _any_of_loosely(known).search(text)
+    m = _any_of(known).search(text)
     if m is None:
         return None
     said = re.sub(r"[.\s]+", ".", m.group(1)).lower()
