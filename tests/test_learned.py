@@ -201,6 +201,35 @@ def test_an_answer_with_a_ground_topics_pointer_cites_the_reporting_point(topic:
         assert t.where("company", "nl") in a.answer
 
 
+@pytest.mark.parametrize("lang", ["nl", "en"])
+@pytest.mark.parametrize(("open_share", "first"), [(0.7, True), (0.3, False)])
+def test_an_answer_in_part_opens_with_the_open_matter_when_that_is_the_more_likely(
+        open_share: float, first: bool, lang: str) -> None:
+    """Answered in part, a question the decision finds more likely about the open matter than
+    answered opens with where that matter is settled, and what the code does say follows as
+    related; the citations and the rest of the answer are those of the rule-first answer."""
+    from assistant.answering.abstain import OPEN_FIRST, decide
+    from assistant.search.retrieve import Findings
+
+    decision = {k: 0.0 for k in KINDS} | {"answer": 1.0 - open_share, "out_of_scope": open_share}
+    hits = [Hit("3B.1", 0.5), Hit("2.3", 0.4)]
+    found = Findings(hits, decision, SafetyScore(0.0, 0.0, 0.6, 0.5), "insurance", 0.2)
+    verdict = decide(found, CORPUS, {"answer_min": 0.2})
+    assert not verdict.abstain and "silent:insurance" in verdict.reasons
+    assert (OPEN_FIRST in verdict.reasons) is first
+    a = compose("verzekerd?", lang, "student", hits, verdict, CORPUS, None, 0.05, 0.3)
+    rules_first = compose("verzekerd?", lang, "student", hits,
+                          Verdict(False, ["silent:insurance"], verdict.silent), CORPUS, None, 0.05, 0.3)
+    pointer = verdict.silent[0].where("student", lang)
+    assert not a.abstained and ids(a) == ids(rules_first) == ["3B.1", "2.3"]
+    if first:
+        assert a.lead == pointer and a.notes[0] == f"{TEXTS[lang]['related']}\n{rules_first.lead}"
+        assert a.notes[1:] == [n for n in rules_first.notes if n != pointer]
+        assert a.answer.index(pointer) < a.answer.index("[1]")
+    else:
+        assert a.answer == rules_first.answer and pointer in a.notes and a.lead != pointer
+
+
 def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
     q = next(q for q in BANK_QUESTIONS if q.kind == "list" and q.role == "company" and q.party == "company"
              and q.lang == "en" and not q.context)

@@ -9,6 +9,7 @@ import importlib.util
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -368,6 +369,15 @@ def test_abstentions_never_reach_the_model(assistant, make) -> None:  # type: ig
     answer = make(model).ask(question)
     assert answer.abstained and answer.produced_by == "deterministic"
     assert answer.answer == assistant.ask(question).answer and model.i == 0  # never called
+
+
+@pytest.mark.parametrize(("reasons", "applies"), [
+    ([], True), (["silent:insurance"], True), (["silent:insurance", "open_first"], False), (["named_section"], False)])
+def test_answers_opening_with_an_open_matter_stay_deterministic(assistant, reasons: list[str], applies: bool) -> None:  # type: ignore[no-untyped-def]
+    """The model rewrites an answer's lead: an answer whose lead says where an open matter is
+    settled (rules following as related) keeps it, as a refusal does."""
+    answer = replace(assistant.ask(TRAVEL), reasons=reasons)
+    assert answer.citations and Generator.applies(answer) is applies
 
 
 def test_follow_ups_reach_the_model_with_their_history(assistant, make) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,9 @@ _INJECTION = lexicon.alternation("injection_patterns")
 #: the reasons of a verdict that sends a question down the safety route: on the safety model's
 #: own strength (the reporting point leads) or with the word model's backing (it follows)
 ROUTE_REASONS = frozenset({"safety", "safety_also"})
+#: the reason of an answer in part whose open part the decision finds more likely than an answer:
+#: the answer opens with where that part is settled, then what the code does say
+OPEN_FIRST = "open_first"
 
 
 @dataclass
@@ -69,7 +72,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     the topic model is sure of it (an off-topic one too), and its pointer says where to look
     instead; an answered question that is also partly about such a topic gets that pointer as a
     note. A question whose blended safety score, below the route's, reaches the mention threshold
-    names the reporting point in case it is about unequal treatment after all (not a list). A
+    names the reporting point in case it is about unequal treatment after all (not a list). An
+    answer in part whose open part the decision finds the more likely opens with its pointer. A
     question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
@@ -112,7 +116,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party)
     if topic and open_part:
-        return Verdict(False, [f"silent:{topic.id}"], silent, mention=mention)
+        first = d["out_of_scope"] > d["answer"] + d["list"]
+        return Verdict(False, [f"silent:{topic.id}", *([OPEN_FIRST] if first else [])], silent, mention=mention)
     return Verdict(False, mention=mention)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.abstain import ROUTE_REASONS, Verdict
+from assistant.answering.abstain import OPEN_FIRST, ROUTE_REASONS, Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text, listed
 from assistant.corpus.corpus import Corpus, NextStep, SilentTopic
@@ -355,14 +355,22 @@ def compose(
     shown = [*pids, *other, *extra]
     scope, stated = _scope(corpus, pids, other, track, lang, role)
     # the topic's pointer; in a route answer, only what it adds beside the reporting point
-    notes += [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
-    if grounded:
-        notes[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
-    paragraphs = [" ".join(scope)] if scope else []
+    pointer = [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
+    if grounded and pointer:
+        pointer[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
+    lead = _lead(pids, role, lang, corpus)
+    paragraphs: list[str] = []
+    if OPEN_FIRST in verdict.reasons and pointer and not routed:
+        # more likely about the open matter than answered: where it is settled comes first, and
+        # what the code does say follows as related, so that no rule reads as settling that matter
+        lead, paragraphs = pointer[0], [f"{t['related']}\n{lead}"]
+    else:
+        notes += pointer
+    paragraphs += [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
     answer = compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
-                                 lead=_lead(pids, role, lang, corpus), notes=paragraphs, stated=stated))
+                                 lead=lead, notes=paragraphs, stated=stated))
     # a question whose safety score came near the route's names the reporting point after the
     # answer's own sources, in case it is about unequal treatment after all
     if verdict.mention and not routed and REPORTING_POINT not in shown:

@@ -27,6 +27,7 @@ import yaml
 from langchain_core.messages import BaseMessage
 from langchain_core.prompts import ChatPromptTemplate
 
+from assistant.answering.abstain import OPEN_FIRST
 from assistant.answering.render import TEXTS, compose_text, prefixed
 from assistant.domain import Answer
 from assistant.llm import guard
@@ -239,8 +240,10 @@ class Generator:
 
     @staticmethod
     def applies(answer: Answer) -> bool:
-        """Only answers that cite provisions; abstentions and section listings stay as they are."""
-        return not answer.abstained and bool(answer.citations) and "named_section" not in answer.reasons
+        """Only answers that lead with the provisions they cite; abstentions, section listings and
+        answers opening with where an open matter is settled stay as they are."""
+        return (not answer.abstained and bool(answer.citations)
+                and not {"named_section", OPEN_FIRST} & set(answer.reasons))
 
     def stream(self, answer: Answer, corpus: Corpus,
                conversation: Conversation | None = None) -> Iterator[str | Answer]:
