@@ -15,7 +15,7 @@ from assistant.answering.conversation import Conversation, Turn, is_follow_up, r
 from assistant.answering.render import TEXTS, compose_text, listed, prefixed
 from assistant.corpus import ids
 from assistant.corpus.corpus import Corpus
-from assistant.domain import LANGUAGES, REPORTING_POINT, ROLES, Answer
+from assistant.domain import LANGUAGES, REPORTING_POINT, ROLES, Answer, as_choice
 from assistant.errors import InputError
 from assistant.search.retrieve import Findings, Hit, Retriever
 from assistant.text import lexicon
@@ -192,7 +192,7 @@ class Assistant:
         With a generator (and `llm`), an answered question is rewritten by the language model,
         its text chunks passed to `on_token` as they come, and checked by the citation guard.
         """
-        role, lang = (x.strip().lower() if isinstance(x, str) else x for x in (role, lang))
+        role, lang = as_choice(role), as_choice(lang)
         q = validate(question, role, lang)
         last = conversation.last if conversation is not None else None
         # a bare id or a word or two says too little about its language: the chat's wins, else

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from assistant.domain import ROLES
+from assistant.domain import ROLES, as_choice
 from assistant.settings import Settings
 
 
@@ -131,11 +131,6 @@ def _valid_id(value: object) -> bool:
         isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value))
 
 
-def _choice(value: object) -> object:
-    """A role or language as typed ("Student ", "EN") in the form the assistant knows."""
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 def _batch(args: argparse.Namespace) -> int:
     """JSON lines in, one JSON line out per input in input order; bad lines reported, skipped."""
     from assistant.answering.conversation import Conversation
@@ -168,7 +163,7 @@ def _batch(args: argparse.Namespace) -> int:
                 raise InputError('each line must be a JSON object with a "question"')
             if not _valid_id(item.get("id")):
                 raise InputError('"id" must be text or a finite number')
-            role = _choice(item.get("role")) or args.role
+            role = as_choice(item.get("role")) or args.role
             chat_key = item.get("conversation")
             chat = chats.setdefault(json.dumps(chat_key), Conversation()) if chat_key is not None else Conversation()
             answer = assistant.ask(item["question"], role, args.lang, chat)
@@ -311,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     if getattr(args, "role", None):
-        args.role = _choice(args.role)
+        args.role = as_choice(args.role)
     if getattr(args, "role", None) and args.role not in ROLES:
         print(f"error: unknown role {args.role!r}; choose one of: {', '.join(ROLES)}", file=sys.stderr)
         return 2

@@ -11,6 +11,14 @@ TRACKS = ("vd", "duaal", "all")
 PHASES = ("before", "during", "discrimination", "general")
 LANGUAGES = ("nl", "en")
 
+
+
+def as_choice(value: object) -> object:
+    """A role or language as typed ("Student ", "EN") in the form `ROLES` and `LANGUAGES` name it;
+    anything but text is left for validation to refuse."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 #: the audience a role's questions concern (staff work for the school)
 ROLE_AUDIENCE = {"student": "student", "company": "company", "staff": "school"}
 #: the role whose checklist lists an audience's obligations
