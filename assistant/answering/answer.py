@@ -362,8 +362,8 @@ def compose(
     paragraphs: list[str] = []
     if OPEN_FIRST in verdict.reasons and pointer and not routed:
         # more likely about the open matter than answered: where it is settled comes first, and
-        # what the code does say follows as related, so that no rule reads as settling that matter
-        lead, paragraphs = pointer[0], [f"{t['related']}\n{lead}"]
+        # what the code does say follows, so that no rule reads as settling that matter
+        lead, paragraphs = pointer[0], [f"{t['said']}\n{lead}"]
     else:
         notes += pointer
     paragraphs += [" ".join(scope)] if scope else []
