@@ -202,17 +202,22 @@ def test_an_answer_with_a_ground_topics_pointer_cites_the_reporting_point(topic:
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-@pytest.mark.parametrize(("open_share", "first"), [(0.7, True), (0.3, False)])
+@pytest.mark.parametrize(("open_share", "best", "first"), [
+    (0.7, 0.45, True),
+    (0.3, 0.45, False),  # more likely answered
+    (0.7, 0.5, False),  # a provision more likely than not to answer ("cover for a sick colleague?": 3B.vd.3)
+])
 def test_an_answer_in_part_opens_with_the_open_matter_when_that_is_the_more_likely(
-        open_share: float, first: bool, lang: str) -> None:
+        open_share: float, best: float, first: bool, lang: str) -> None:
     """Answered in part, a question the decision finds more likely about the open matter than
-    answered opens with where that matter is settled, and what the code does say follows as
-    related; the citations and the rest of the answer are those of the rule-first answer."""
+    answered, and that no provision is more likely than not to answer, opens with where that
+    matter is settled, and what the code does say follows; the citations and the rest of the
+    answer are those of the rule-first answer."""
     from assistant.answering.abstain import OPEN_FIRST, decide
     from assistant.search.retrieve import Findings
 
     decision = {k: 0.0 for k in KINDS} | {"answer": 1.0 - open_share, "out_of_scope": open_share}
-    hits = [Hit("3B.1", 0.5), Hit("2.3", 0.4)]
+    hits = [Hit("3B.1", best), Hit("2.3", 0.4)]
     found = Findings(hits, decision, SafetyScore(0.0, 0.0, 0.6, 0.5), "insurance", 0.2)
     verdict = decide(found, CORPUS, {"answer_min": 0.2})
     assert not verdict.abstain and "silent:insurance" in verdict.reasons
@@ -223,7 +228,7 @@ def test_an_answer_in_part_opens_with_the_open_matter_when_that_is_the_more_like
     pointer = verdict.silent[0].where("student", lang)
     assert not a.abstained and ids(a) == ids(rules_first) == ["3B.1", "2.3"]
     if first:
-        assert a.lead == pointer and a.notes[0] == f"{TEXTS[lang]['said']}\n{rules_first.lead}"
+        assert a.lead == pointer and a.notes[0] == f"{TEXTS[lang]['related']}\n{rules_first.lead}"
         assert a.notes[1:] == [n for n in rules_first.notes if n != pointer]
         assert a.answer.index(pointer) < a.answer.index("[1]")
     else:

@@ -15,8 +15,12 @@ _INJECTION = lexicon.alternation("injection_patterns")
 #: the reasons of a verdict that sends a question down the safety route: on the safety model's
 #: own strength (the reporting point leads) or with the word model's backing (it follows)
 ROUTE_REASONS = frozenset({"safety", "safety_also"})
-#: the reason of an answer in part whose open part the decision finds more likely than an answer:
-#: the answer opens with where that part is settled, then what the code does say
+#: a provision the ranker finds at least this likely to answer is one it finds more likely than
+#: not: a refusal still shows it, and an answer in part leads with it
+RELATED_MIN = 0.5
+#: the reason of an answer in part whose open part the decision finds more likely than an answer
+#: and for which the ranker finds no provision more likely than not: the answer opens with where
+#: that part is settled, then what the code does say
 OPEN_FIRST = "open_first"
 
 
@@ -73,7 +77,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     instead; an answered question that is also partly about such a topic gets that pointer as a
     note. A question whose blended safety score, below the route's, reaches the mention threshold
     names the reporting point in case it is about unequal treatment after all (not a list). An
-    answer in part whose open part the decision finds the more likely opens with its pointer. A
+    answer in part whose open part the decision finds the more likely, with no provision the
+    ranker finds more likely than not to answer, opens with its pointer. A
     question the bank holds (nearly) word for word is decided by its label.
     """
     d = dict(findings.decision)
@@ -116,7 +121,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party)
     if topic and open_part:
-        first = d["out_of_scope"] > d["answer"] + d["list"]
+        first = (d["out_of_scope"] > d["answer"] + d["list"]
+                 and not (findings.hits and findings.hits[0].score >= RELATED_MIN))
         return Verdict(False, [f"silent:{topic.id}", *([OPEN_FIRST] if first else [])], silent, mention=mention)
     return Verdict(False, mention=mention)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answering.abstain import OPEN_FIRST, ROUTE_REASONS, Verdict
+from assistant.answering.abstain import OPEN_FIRST, RELATED_MIN, ROUTE_REASONS, Verdict
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text, listed
 from assistant.corpus.corpus import Corpus, NextStep, SilentTopic
@@ -28,8 +28,6 @@ SAFETY = (REPORTING_POINT, "4.aanv.5")
 #: treatment and of a safe and inclusive culture on its work floor
 SAFETY_BY_ROLE = {"student": (), "staff": ("4.aanv.7",), "company": ("4.aanv.2", "3B.3")}
 MAX_SAFETY_CITATIONS = 5
-#: a refused question still shows a provision the ranker finds more likely than not to answer it
-RELATED_MIN = 0.5
 
 
 def _voiced(text: object, role: str) -> str:
@@ -361,9 +359,10 @@ def compose(
     lead = _lead(pids, role, lang, corpus)
     paragraphs: list[str] = []
     if OPEN_FIRST in verdict.reasons and pointer and not routed:
-        # more likely about the open matter than answered: where it is settled comes first, and
-        # what the code does say follows, so that no rule reads as settling that matter
-        lead, paragraphs = pointer[0], [f"{t['said']}\n{lead}"]
+        # more likely about the open matter than answered, and no provision more likely than not
+        # to answer: where that matter is settled comes first, and what the code does say follows
+        # as related, as in a refusal, so that no rule reads as settling that matter
+        lead, paragraphs = pointer[0], [f"{t['related']}\n{lead}"]
     else:
         notes += pointer
     paragraphs += [" ".join(scope)] if scope else []
