@@ -93,3 +93,17 @@ def test_a_malformed_next_steps_file_is_a_clear_error(tmp_path, text: str) -> No
     path.write_text(text, encoding="utf-8")
     with pytest.raises(CorpusError, match="next_steps.yaml"):
         load_next_steps(path)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_step_that_repeats_a_cited_provision_is_left_out(lang: str) -> None:
+    """The improper-use step says what the reporting point's own sentence says: shown after 3B.5
+    when the answer does not cite the reporting point, left out when it does."""
+    step = next(s for s in CORPUS.next_steps if s.unless_cited)
+    opening = re.split(r"\{cite:[^}]+\}", step.note("student", lang) or "")[0]
+    lead = step.after[0]
+    alone = compose("q", lang, "student", [Hit(lead, 0.9), Hit(PLAIN, 0.8)], Verdict(False), CORPUS, None, 0.05, 0.6)
+    both = compose("q", lang, "student", [Hit(lead, 0.9), Hit(step.cite, 0.8)], Verdict(False), CORPUS, None,
+                   0.05, 0.6)
+    assert opening in alone.answer and step.cite in [c.id for c in alone.citations]
+    assert [c.id for c in both.citations][:2] == [lead, step.cite] and opening not in both.answer

@@ -236,11 +236,13 @@ def section_answer(question: str, lang: str, role: str, pids: list[str], corpus:
 
 def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[tuple[NextStep, str]]:
     """Where the asker can turn if the rule the answer leads with is not kept, with each step's
-    note in the asker's voice (corpus/next_steps.yaml)."""
+    note in the asker's voice (corpus/next_steps.yaml); a step that says no more than a provision
+    the answer cites itself is left out."""
     if not pids:
         return []
     return [(step, note) for step in corpus.next_steps
-            if pids[0] in step.after and (note := step.note(role, lang))]
+            if pids[0] in step.after and (note := step.note(role, lang))
+            and not (step.unless_cited and step.cite in pids)]
 
 
 def with_reporting_point(answer: Answer, corpus: Corpus, why: str = "safety_earlier") -> Answer:

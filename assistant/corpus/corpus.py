@@ -58,6 +58,9 @@ class NextStep:
     cite: str | None
     #: {"student": {"nl": …, "en": …}}; a role without a note does not get the step
     notes: dict[str, dict[str, str]]
+    #: the step says no more than its cited provision's own sentence: an answer that cites that
+    #: provision itself does not show it
+    unless_cited: bool = False
 
     def note(self, role: str, lang: str) -> str | None:
         return self.notes.get(role, {}).get(lang)
@@ -280,7 +283,7 @@ def load_next_steps(path: Path) -> list[NextStep]:
         steps = [NextStep(str(d["id"]), tuple(str(a) for a in d["after"]),
                           None if d["cite"] is None else str(d["cite"]),
                           {role: {lang: str(d[role][lang]) for lang in LANGUAGES}
-                           for role in ROLES if d.get(role)})
+                           for role in ROLES if d.get(role)}, bool(d.get("unless_cited", False)))
                  for d in data]
     except (KeyError, TypeError, AttributeError) as exc:
         raise CorpusError(f"{need} ({exc})") from None
