@@ -228,7 +228,8 @@ def test_an_answer_in_part_opens_with_the_open_matter_when_that_is_the_more_like
     pointer = verdict.silent[0].where("student", lang)
     assert not a.abstained and ids(a) == ids(rules_first) == ["3B.1", "2.3"]
     if first:
-        assert a.lead == pointer and a.notes[0] == f"{TEXTS[lang]['related']}\n{rules_first.lead}"
+        said = [f"- {CORPUS.summary(pid, 'student', lang)} [{n}]" for n, pid in enumerate(ids(a), 1)]
+        assert a.lead == pointer and a.notes[0] == "\n".join([TEXTS[lang]["related"], *said])
         assert a.notes[1:] == [n for n in rules_first.notes if n != pointer]
         assert a.answer.index(pointer) < a.answer.index("[1]")
     else:

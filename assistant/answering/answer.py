@@ -358,14 +358,15 @@ def compose(
     pointer = [n for s in verdict.silent[:1] if (n := s.route_note(role, lang) if routed else s.where(role, lang))]
     if grounded and pointer:
         pointer[-1] += f" [{shown.index(REPORTING_POINT) + 1}]"
-    lead = _lead(pids, role, lang, corpus)
     paragraphs: list[str] = []
     if OPEN_FIRST in verdict.reasons and pointer and not routed:
         # more likely about the open matter than answered, and no provision more likely than not
         # to answer: where that matter is settled comes first, and what the code does say follows
-        # as related, as in a refusal, so that no rule reads as settling that matter
-        lead, paragraphs = pointer[0], [f"{t['related']}\n{lead}"]
+        # as related, listed as in a refusal, so that no rule reads as settling that matter
+        said = [f"- {corpus.summary(pid, role, lang)} [{n}]" for n, pid in enumerate(pids, 1)]
+        lead, paragraphs = pointer[0], ["\n".join([t["related"], *said])]
     else:
+        lead = _lead(pids, role, lang, corpus)
         notes += pointer
     paragraphs += [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
