@@ -12,7 +12,6 @@ PHASES = ("before", "during", "discrimination", "general")
 LANGUAGES = ("nl", "en")
 
 
-
 def as_choice(value: object) -> object:
     """A role or language as typed ("Student ", "EN") in the form `ROLES` and `LANGUAGES` name it;
     anything but text is left for validation to refuse."""
