@@ -800,16 +800,43 @@ def test_a_ground_topics_refusal_names_the_reporting_point_once(lang: str) -> No
 
 
 def test_the_mention_threshold_is_chosen_among_what_the_route_leaves() -> None:
-    """The mention threshold separates the discrimination situations the route left from the other
-    questions it left; with none of them left, no refusal names the reporting point."""
-    from assistant.training.train import mention_threshold
+    """The mention threshold is chosen among what the route left: the best F2 separates the
+    discrimination situations from the other questions, and the mention leans to recall within the
+    noise of that best (a needless mention displaces nothing); with none of them left, no refusal
+    names the reporting point."""
+    from assistant.training.train import f2_threshold, mention_threshold
 
     blend = np.array([0.45, 0.4, 0.35, *np.linspace(0.0, 0.3, 40), 0.9])
     ys = np.array([True, True, True, *[False] * 40, True])
     left = np.array([True] * 43 + [False])  # the last one took the route
+    best = f2_threshold(blend, ys, left)
     t = mention_threshold(blend, ys, left)
-    assert 0.3 < t <= 0.35
+    assert 0.3 < best <= 0.35 and 0.2 < t <= best
     assert mention_threshold(blend, ys, left & ~ys) == 1.0
+
+
+def test_a_leaning_safety_threshold_is_the_lowest_within_the_noise_of_the_best_f2() -> None:
+    """F2 is flat near its best: the tiers that name the reporting point after the answer take the
+    lowest threshold whose F2 is within one bootstrap standard error of the best, at or under the
+    best's threshold; the leading tier keeps the best. Both are the same on every run."""
+    from assistant.training.train import f2_threshold
+
+    rng = np.random.default_rng(3)
+    ys = rng.random(600) < 0.1
+    score = np.clip(np.where(ys, rng.normal(0.65, 0.18, 600), rng.normal(0.3, 0.15, 600)), 0.0, 1.0)
+    every = np.ones(600, dtype=bool)
+    grid = np.linspace(0.02, 0.98, 49)
+
+    def f2(t: float) -> float:
+        found = score >= t
+        tp, fn, fp = (found & ys).sum(), (~found & ys).sum(), (found & ~ys).sum()
+        return 5 * tp / max(5 * tp + 4 * fn + fp, 1)
+
+    best = f2_threshold(score, ys, every)
+    lean = f2_threshold(score, ys, every, lean=True)
+    assert f2(best) == max(f2(t) for t in grid)
+    assert lean < best and f2(lean) < f2(best) and lean == f2_threshold(score, ys, every, lean=True)
+    assert f2(lean) > f2(best) - 0.1
 
 
 @pytest.mark.parametrize(("decision", "topic", "pointer"), [

@@ -294,7 +294,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
     thresholds["safety_word_weight"] = float(word_weight)
-    thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled)
+    thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled, lean=True)
     routed = routes(safety_oof, blend_oof, thresholds)
     left = labelled & ~routed
     thresholds["safety_mention_min"] = mention_threshold(blend_oof, ys, left)
@@ -458,7 +458,7 @@ def fit_short_safety(data: Data, bank: SafetyScores, short_in: tuple[np.ndarray,
     w = thresholds["safety_word_weight"]
     every = np.ones(len(y), dtype=bool)
     mins = {"safety_min_short": f2_threshold(oof, y, every),
-            "safety_words_min_short": f2_threshold((1 - w) * oof + w * word_p, y, every)}
+            "safety_words_min_short": f2_threshold((1 - w) * oof + w * word_p, y, every, lean=True)}
     blend = (1 - w) * oof + w * word_p
     routed = routes(oof, blend,
                     {"safety_min": mins["safety_min_short"], "safety_words_min": mins["safety_words_min_short"]})
@@ -647,19 +647,30 @@ def abstention_threshold(decide: np.ndarray, answered: np.ndarray) -> float:
     return min(((false, t) for acc, false, t in scored if acc >= top - se), default=(0.0, 0.5))[1]
 
 
-def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray) -> float:
+def f2_threshold(safety: np.ndarray, ys: np.ndarray, labelled: np.ndarray, lean: bool = False) -> float:
     """The safety threshold with the best F2: a missed safety question counts four times a
-    needless pointer to the reporting point."""
-    safety_t, best_f = 0.5, -1.0
-    for t in np.linspace(0.02, 0.98, 49):
-        found = safety[labelled] >= t
-        tp = float((found & ys[labelled]).sum())
-        fn = float((~found & ys[labelled]).sum())
-        fp = float((found & ~ys[labelled]).sum())
-        f2 = 5 * tp / max(5 * tp + 4 * fn + fp, 1.0)
-        if f2 > best_f:
-            safety_t, best_f = float(t), f2
-    return safety_t
+    needless pointer to the reporting point. F2 is flat near its best, so its argmax moves with
+    any new pass; `lean` takes the lowest threshold within one standard error of the best instead
+    (over 200 bootstrap resamples of the questions, fixed seed), for the tiers that name the
+    reporting point after the answer rather than before it, where a needless mention displaces
+    nothing."""
+    grid = np.linspace(0.02, 0.98, 49)
+    s, y = safety[labelled], ys[labelled]
+
+    def f2(rows: np.ndarray) -> np.ndarray:
+        found = s[rows][None, :] >= grid[:, None]
+        tp = (found & y[rows]).sum(axis=1).astype(float)
+        fn = (~found & y[rows]).sum(axis=1).astype(float)
+        fp = (found & ~y[rows]).sum(axis=1).astype(float)
+        return 5 * tp / np.maximum(5 * tp + 4 * fn + fp, 1.0)
+
+    scores = f2(np.arange(s.size))
+    best = int(scores.argmax())
+    if not lean or not s.size:
+        return float(grid[best])
+    rng = np.random.default_rng(0)
+    spread = np.array([f2(rng.integers(0, s.size, s.size))[best] for _ in range(200)]).std()
+    return float(grid[int(np.flatnonzero(scores >= scores[best] - spread)[0])])
 
 
 def mention_threshold(blend: np.ndarray, ys: np.ndarray, left: np.ndarray) -> float:
@@ -669,7 +680,7 @@ def mention_threshold(blend: np.ndarray, ys: np.ndarray, left: np.ndarray) -> fl
     empty-handed. Without such a situation among them, no question names it (1.0)."""
     if not (ys & left).any():
         return 1.0
-    return f2_threshold(blend, ys, left)
+    return f2_threshold(blend, ys, left, lean=True)
 
 
 def mention_figures(blend: np.ndarray, ys: np.ndarray, left: np.ndarray, t: float) -> dict:
