@@ -10,6 +10,14 @@ AUDIENCES = ("student", "company", "school")
 TRACKS = ("vd", "duaal", "all")
 PHASES = ("before", "during", "discrimination", "general")
 LANGUAGES = ("nl", "en")
+#: what a list question can ask for: one phase's obligations, or the whole list ("any")
+LIST_PHASES = ("before", "during", "discrimination", "any")
+
+
+def list_phase(label: str | None) -> str | None:
+    """A bank line's phase label as one of `LIST_PHASES` ("all" is the whole list too)."""
+    label = "any" if label == "all" else label
+    return label if label in LIST_PHASES else None
 
 
 def as_choice(value: object) -> object:

@@ -14,7 +14,7 @@ from assistant.answering.answer import PAY, TEXTS, compose
 from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_FOLLOW_UP_WORDS, Conversation
 from assistant.corpus.corpus import load_corpus
-from assistant.domain import AUDIENCE_ROLE, AUDIENCES, ROLE_AUDIENCE
+from assistant.domain import AUDIENCE_ROLE, AUDIENCES, ROLE_AUDIENCE, list_phase
 from assistant.errors import CorpusError
 from assistant.learn.bank import (
     ANSWERED,
@@ -262,11 +262,42 @@ def test_the_shipped_party_model_names_the_party_better_than_the_askers_role(ass
     """Out of pass, the party model names whose obligations a list question asks for more often
     than taking the asker's own party does, on the bank's list questions and on each party-only pass."""
     figures = assistant.retriever.model.meta["figures"]
-    lists = figures["all (lists)"]
+    lists = figures["all (party)"]
     assert lists["n"] >= 200 and lists["party_accuracy"] > lists["asker_accuracy"]
     side = {q.pass_ for q in load_bank(lists_folder(BANK), set(CORPUS.by_id))}
-    assert side and all(figures[f"{name} (lists)"]["party_accuracy"] > figures[f"{name} (lists)"]["asker_accuracy"]
+    assert side and all(figures[f"{name} (party)"]["party_accuracy"] > figures[f"{name} (party)"]["asker_accuracy"]
                         for name in side)
+
+
+def test_the_shipped_phase_model_names_the_phase_better_than_the_most_common_one(assistant) -> None:
+    """Out of pass, the phase model names the phase a list question asks for (or the whole list)
+    more often than taking the most common phase, over all list questions and on every pass with
+    ten or more of them."""
+    figures = {k: m for k, m in assistant.retriever.model.meta["figures"].items() if "phase_accuracy" in m}
+    assert figures["all (phase)"]["n"] >= 400
+    assert all(m["phase_accuracy"] > m["common_accuracy"] for m in figures.values() if m["n"] >= 10)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_list_shows_the_phase_the_verdict_names_or_the_whole_list(lang: str) -> None:
+    """A list for one phase lists that phase's rows only and names the phase; "any" lists every
+    phase under its heading; without a phase the first hits' shared phase decides."""
+    groups = checklist(CORPUS, "company", None)
+    for phase in ("before", "during", "discrimination"):
+        a = compose("?", lang, "company", [], Verdict(False, ["list"], phase=phase), CORPUS, None)
+        assert ids(a) == groups[phase]
+        assert a.answer.startswith(TEXTS[lang]["list_intro"]["company"]["company"].format(
+            phase=TEXTS[lang]["list_phase"][phase]))
+    whole = compose("?", lang, "company", [], Verdict(False, ["list"], phase="any"), CORPUS, None)
+    assert ids(whole) == [pid for g in groups.values() for pid in g]
+    assert all(TEXTS[lang]["phases"][ph] in whole.answer for ph in groups)
+    during = [Hit(pid, 0.9) for pid in groups["during"][:3]]
+    assert ids(compose("?", lang, "company", during, Verdict(False, ["list"]), CORPUS, None)) == groups["during"]
+
+
+def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
+    """"all" and "any" both ask for the whole list; a label that is no phase is no choice."""
+    assert [list_phase(x) for x in ("all", "any", "before", "general", None)] == ["any", "any", "before", None, None]
 
 
 def test_the_party_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
@@ -1098,17 +1129,21 @@ def test_the_shipped_short_safety_route_finds_more_than_the_general_one(assistan
     assert pooled["safety_recall"] > pooled["general_safety_recall"]
 
 
-def test_the_party_model_survives_saving(tmp_path) -> None:
+def test_the_party_and_phase_models_survive_saving(tmp_path) -> None:
     shipped = LearnedModel.load(shipped_path("use-multilingual"))
-    assert shipped.party is not None
+    assert shipped.party is not None and shipped.phase is not None
     n = shipped.party.W.shape[0]
     b = np.array([-5.0, 5.0, -5.0], np.float32)  # always the company
     shipped.party = Linear(np.zeros((n, 3), np.float32), b, np.zeros(n, np.float32), np.ones(n, np.float32))
+    b = np.array([-5.0, -5.0, 5.0, -5.0], np.float32)  # always discrimination
+    shipped.phase = Linear(np.zeros((n, 4), np.float32), b, np.zeros(n, np.float32), np.ones(n, np.float32))
     shipped.save(tmp_path / "m.npz")
     again = LearnedModel.load(tmp_path / "m.npz")
     assert again.party_of(np.zeros((1, n), np.float32)) == AUDIENCES[1] == "company"
-    again.party = None
+    assert again.phase_of(np.zeros((1, n), np.float32)) == "discrimination"
+    again.party = again.phase = None
     assert again.party_of(np.zeros((1, n), np.float32)) is None
+    assert again.phase_of(np.zeros((1, n), np.float32)) is None
 
 
 def test_the_shipped_short_decision_refuses_fewer_short_messages_than_the_general_one(assistant) -> None:

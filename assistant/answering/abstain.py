@@ -34,6 +34,9 @@ class Verdict:
     silent: list[SilentTopic] = field(default_factory=list)
     #: for a list: whose obligations are asked for (None: the asker's own)
     party: str | None = None
+    #: for a list: which phase it asks for ("any": the whole list; None: the phase its first
+    #: hits share)
+    phase: str | None = None
     #: a question the safety route did not take, yet whose safety score comes near it: the
     #: answer or refusal names the reporting point in case it is about unequal treatment
     mention: bool = False
@@ -119,7 +122,7 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     open_part = bool(topic) and d["out_of_scope"] >= answer_min
     if d["list"] > d["answer"]:
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
-                       silent if open_part else [], party=findings.party)
+                       silent if open_part else [], party=findings.party, phase=findings.phase)
     if topic and open_part:
         first = (d["out_of_scope"] > d["answer"] + d["list"]
                  and not (findings.hits and findings.hits[0].score >= RELATED_MIN))

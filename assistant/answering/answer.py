@@ -185,17 +185,21 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
 
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
-                 track: str | None, party: str | None = None, silent: list[SilentTopic] | None = None) -> Answer:
+                 track: str | None, party: str | None = None, silent: list[SilentTopic] | None = None,
+                 phase: str | None = None) -> Answer:
     """Every provision that concerns the party asked about (the asker's own unless `party`
-    says otherwise), in the phase the question is about (the phase most of its best hits
-    share), each cited and summarised in the asker's voice; and the pointer of the open topic
-    the question is as likely about (`silent`), so the list is not read as settling it."""
+    says otherwise), in the phase the question is about (`phase`, "any" for the whole list;
+    without it, the phase most of its best hits share), each cited and summarised in the
+    asker's voice; and the pointer of the open topic the question is as likely about
+    (`silent`), so the list is not read as settling it."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
     groups = checklist(corpus, AUDIENCE_ROLE[party], track)
-    phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
-    phase = max(set(phases), key=phases.count) if phases else None
-    if phase in groups and phases.count(phase) >= 2 and phase != "general":
+    if phase is None:
+        phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
+        best = max(set(phases), key=phases.count) if phases else None
+        phase = best if best is not None and phases.count(best) >= 2 else None
+    if phase in groups and phase != "general":
         groups = {phase: groups[phase]}
         intro = t["list_intro"][role][party].format(phase=t["list_phase"][phase])
     else:
@@ -311,7 +315,8 @@ def compose(
     if verdict.abstain:
         return _abstained(question, lang, role, hits, verdict, corpus, track)
     if "list" in verdict.reasons:
-        return _list_answer(question, lang, role, hits, corpus, track, verdict.party, verdict.silent[:1])
+        return _list_answer(question, lang, role, hits, corpus, track, verdict.party, verdict.silent[:1],
+                            verdict.phase)
 
     chosen, other = select(hits, corpus, track, cite_min, cite_ratio)
     by_pid = {h.pid: h for h in hits}

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from assistant.domain import AUDIENCES
+from assistant.domain import AUDIENCES, LIST_PHASES
 from assistant.errors import IndexBuildError
 from assistant.learn.words import WordModel
 
@@ -57,7 +57,7 @@ class Linear:
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 #: parts a model trained without chat turns, short-message passes or list questions does not have
-OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short")
+OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -85,6 +85,9 @@ class LearnedModel:
     #: the safety route for a message of at most `thresholds["short_words"]` words, trained on
     #: such messages (None: a model trained without short-message passes)
     safety_short: Linear | None = None
+    #: which phase a list question asks for, or the whole list (columns: `LIST_PHASES`; None:
+    #: the phase most of its first hits share)
+    phase: Linear | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -101,6 +104,10 @@ class LearnedModel:
     def party_of(self, party_in: np.ndarray) -> str | None:
         """The party a list question is about; None without a party model."""
         return None if self.party is None else AUDIENCES[int(self.party.proba(party_in)[0].argmax())]
+
+    def phase_of(self, list_in: np.ndarray) -> str | None:
+        """The phase a list question asks for ("any": the whole list); None without a phase model."""
+        return None if self.phase is None else LIST_PHASES[int(self.phase.proba(list_in)[0].argmax())]
 
     def follows(self, reading_in: np.ndarray) -> float | None:
         """P(the message is to be read with the one before it); None without a reading model."""

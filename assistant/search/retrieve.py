@@ -137,6 +137,8 @@ class Findings:
     answer_min: float | None = None
     #: whose obligations the question asks for, if it asks for a list (None: the asker's own)
     party: str | None = None
+    #: which phase a list question asks for ("any": the whole list; None: no phase model)
+    phase: str | None = None
 
 
 @dataclass
@@ -218,7 +220,7 @@ class Retriever:
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min, self.model.party_of(party_input(q, [role])))
+                        answer_min, self.model.party_of(list_in := party_input(q, [role])), self.model.phase_of(list_in))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from assistant.answering.answer import MAX_CITATIONS
 from assistant.corpus.corpus import Corpus
-from assistant.domain import AUDIENCES, ROLE_AUDIENCE
+from assistant.domain import AUDIENCES, LIST_PHASES, ROLE_AUDIENCE, list_phase
 from assistant.learn.bank import (
     ANSWERED,
     KINDS,
@@ -321,7 +321,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= turn_figures
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
     party, party_figures = fit_party(data, C_cls)
-    figures |= party_figures
+    phase, phase_figures = fit_phase(data, C_cls)
+    figures |= party_figures | phase_figures
     decide_short = safety_short = None
     if data.short:
         short_in = short_inputs(data, cls, ranker)
@@ -336,36 +337,70 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party, safety_short), figures)
+                         decide_short, party, safety_short, phase), figures)
+
+
+def _list_questions(data: Data, with_turns: bool) -> tuple[list[BankQuestion], np.ndarray]:
+    """The list questions that train the choices of a list (those of the bank and of
+    `corpus/questions/lists/`; `with_turns`: also the chat turns' list requests, each joined to
+    the message before it as answering reads a follow-up), with their vectors."""
+    everything = [*data.bank, *(data.lists.bank if data.lists else [])]
+    vecs = [data.vecs, *([data.lists.vecs] if data.lists else [])]
+    if with_turns and data.turns and data.readings:
+        everything += data.turns
+        vecs.append(data.readings[1].vecs)
+    rows = [i for i, q in enumerate(everything) if q.kind == "list"]
+    return [everything[i] for i in rows], np.concatenate(vecs)[rows]
+
+
+def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray, baseline: np.ndarray,
+                     classes: tuple[str, ...], name: str, without: str, C: float) -> tuple[Linear | None, dict]:
+    """Fit one choice of a list question (`y`: column of `classes`); each pass scored by a model
+    fitted on the others (`{name}_accuracy`), beside a choice made without the model (`baseline`,
+    `{without}_accuracy`). None when there are no such questions."""
+    if not questions:
+        return None, {}
+    names = np.array([q.pass_ for q in questions])
+    predicted = np.zeros(len(questions), dtype=int)
+    for p in np.unique(names):
+        fit = names != p
+        m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
+        predicted[names == p] = _widen(m, seen, len(classes)).proba(X[names == p]).argmax(axis=1)
+    figures = {}
+    for p in [*np.unique(names).tolist(), "all"]:
+        pick = np.ones(len(questions), dtype=bool) if p == "all" else names == p
+        figures[f"{p} ({name})"] = {"n": int(pick.sum()), f"{name}_accuracy": float((predicted[pick] == y[pick]).mean()),
+                                    f"{without}_accuracy": float((baseline[pick] == y[pick]).mean())}
+    m, seen = _fit_linear(X, y, C, scale=False)
+    return _widen(m, seen, len(classes)), figures
 
 
 def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
     """Whose obligations a list question asks for, from the question vector and who asks,
-    fitted on the list questions of the bank and of `corpus/questions/lists/`; each pass scored
-    by a model fitted on the others, beside taking the asker's own party. None when there are
-    no such questions."""
-    everything = [*data.bank, *(data.lists.bank if data.lists else [])]
-    vecs = data.vecs if data.lists is None else np.concatenate([data.vecs, data.lists.vecs])
-    rows = [i for i, q in enumerate(everything) if q.kind == "list" and q.party in AUDIENCES]
-    if not rows:
-        return None, {}
-    questions = [everything[i] for i in rows]
-    X = party_input(vecs[rows], [q.role for q in questions])
-    y = np.array([AUDIENCES.index(q.party) for q in questions])
-    asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(q.role or "", "student")) for q in questions])
+    fitted on the list questions of the bank and of `corpus/questions/lists/`, beside taking
+    the asker's own party."""
+    questions, vecs = _list_questions(data, with_turns=False)
+    keep = [i for i, q in enumerate(questions) if q.party in AUDIENCES]
+    questions = [questions[i] for i in keep]
+    y = np.array([AUDIENCES.index(q.party) for q in questions], dtype=int)
+    asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(q.role or "", "student")) for q in questions], dtype=int)
+    return _fit_list_choice(questions, party_input(vecs[keep], [q.role for q in questions]), y, asker,
+                            AUDIENCES, "party", "asker", C)
+
+
+def fit_phase(data: Data, C: float) -> tuple[Linear | None, dict]:
+    """Which phase a list question asks for (or the whole list), from the question vector and
+    who asks, fitted on the list questions of the bank, of `corpus/questions/lists/` and of
+    the chat turns (a follow-up asking for another phase), beside the most common phase of the
+    other passes."""
+    questions, vecs = _list_questions(data, with_turns=True)
+    keep = [i for i, q in enumerate(questions) if list_phase(q.phase) is not None]
+    questions = [questions[i] for i in keep]
+    y = np.array([LIST_PHASES.index(list_phase(q.phase)) for q in questions], dtype=int)
     names = np.array([q.pass_ for q in questions])
-    predicted = np.zeros(len(questions), dtype=int)
-    for name in np.unique(names):
-        fit = names != name
-        m, classes = _fit_linear(X[fit], y[fit], C, scale=False)
-        predicted[names == name] = _widen(m, classes, len(AUDIENCES)).proba(X[names == name]).argmax(axis=1)
-    figures = {}
-    for name in [*np.unique(names).tolist(), "all"]:
-        pick = np.ones(len(questions), dtype=bool) if name == "all" else names == name
-        figures[f"{name} (lists)"] = {"n": int(pick.sum()), "party_accuracy": float((predicted[pick] == y[pick]).mean()),
-                                      "asker_accuracy": float((asker[pick] == y[pick]).mean())}
-    m, classes = _fit_linear(X, y, C, scale=False)
-    return _widen(m, classes, len(AUDIENCES)), figures
+    common = np.array([np.bincount(y[names != p], minlength=len(LIST_PHASES)).argmax() for p in names], dtype=int)
+    return _fit_list_choice(questions, party_input(vecs[keep], [q.role for q in questions]), y, common,
+                            LIST_PHASES, "phase", "common", C)
 
 
 def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -769,7 +804,7 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
         f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
         f"{len(short)} short messages for the short-message decision, {len(lists)} list questions for the "
-        "choice of party")
+        "choices of party and phase")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
@@ -803,7 +838,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
     for name, m in figures.items():
         if name == "mention" or any(k in m for k in ("reading_accuracy", "general_abstention_accuracy", "party_accuracy",
-                                "general_safety_recall")):
+                                                     "phase_accuracy", "general_safety_recall")):
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
@@ -827,6 +862,14 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
             "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
             "which train this model only) scored by a party model fitted on the other passes, beside "
             "taking the asker's own party (`asker_accuracy`).", lists, ("party_accuracy", "asker_accuracy"))
+    phases = {name: m for name, m in figures.items() if "phase_accuracy" in m}
+    if phases:
+        lines += _section(
+            "Which phase a list question asks for (before the placement, during it, discrimination, or "
+            "the whole list): the same list questions and the chat turns' list requests (each joined to "
+            "the message before it), scored by a phase model fitted on the other passes, beside taking "
+            "the most common phase of the other passes (`common_accuracy`).", phases,
+            ("phase_accuracy", "common_accuracy"))
     short = {name: m for name, m in figures.items() if "general_abstention_accuracy" in m}
     if short:
         cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
