@@ -821,6 +821,52 @@ def _section(intro: str, rows: dict[str, dict], cols: tuple[str, ...], counts: t
               for name, m in rows.items())]
 
 
+def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
+    """The training report's tables after the first: the figure that marks a row as one of its
+    rows, what the table shows, its figures and its counts."""
+    short_cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
+    return [
+        ("reading_accuracy",
+         "Choice of reading for a chat message (with the message before it, or alone): each "
+         "pass of `corpus/questions/turns/` scored by a reading model fitted on the others, "
+         "beside the lexicon's follow-up openings (`lexicon_*`) on the same lines. "
+         "`misread_as_follow_up`: a message with its own subject read with the one before it; "
+         "`answers_right`: the chosen reading's first provision answers the message, or it "
+         "refuses one the code does not answer. The thresholds `follows_min_opening` (a "
+         "message that opens like a follow-up) and `follows_min` were chosen on these "
+         "predictions.",
+         ("reading_accuracy", "follow_up_recall", "misread_as_follow_up", "answers_right",
+          "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right"), ("n",)),
+        ("party_accuracy",
+         "Whose obligations a list question asks for (the student's, the company's or the school's): "
+         "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
+         "which train this model only) scored by a party model fitted on the other passes, beside "
+         "taking the asker's own party (`asker_accuracy`).", ("party_accuracy", "asker_accuracy"), ("n",)),
+        ("phase_accuracy",
+         "Which phase a list question asks for (before the placement, during it, discrimination, or "
+         "the whole list): the same list questions and the chat turns' list requests (each joined to "
+         "the message before it), scored by a phase model fitted on the other passes, beside taking "
+         "the most common phase of the other passes (`common_accuracy`).",
+         ("phase_accuracy", "common_accuracy"), ("n",)),
+        ("general_abstention_accuracy",
+         f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
+         "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
+         "passes, beside the general decision (`general_*`, itself out of pass) on the same lines. "
+         "`as_unrelated`: a question the code leaves open, refused as not about the code at all "
+         "instead of with where to look. The threshold `answer_min_short` was chosen on these "
+         "predictions.", (*short_cols, *(f"general_{c}" for c in short_cols)), ("n",)),
+        ("general_safety_recall",
+         f"Safety route for short messages (at most {SHORT_WORDS} words): the bank's labelled short "
+         "questions and each pass of `corpus/questions/short/`, scored by a short-message safety model "
+         "fitted on the other passes, beside the general safety route (`general_*`: out of pass on the "
+         "bank's lines; trained without the short passes) on the same lines. A line counts as routed "
+         "by either tier. The thresholds `safety_min_short` and `safety_words_min_short` were chosen on "
+         "these predictions.",
+         ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm"),
+         ("n_safety", "n")),
+    ]
+
+
 def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
     """The out-of-pass figures as Markdown (eval/training.md)."""
     keys = ("n", "hit@1", "hit@3", "cited_hit", "citation_precision", "abstention_accuracy",
@@ -836,61 +882,15 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "`cited_hit`: a gold provision among those the answer cites. The thresholds below were "
              "chosen on these out-of-pass predictions.", "",
              "| pass | " + " | ".join(keys[1:]) + " | n |", "|---|" + "---|" * len(keys)]
+    sections = _sections()
     for name, m in figures.items():
-        if name == "mention" or any(k in m for k in ("reading_accuracy", "general_abstention_accuracy", "party_accuracy",
-                                                     "phase_accuracy", "general_safety_recall")):
+        if name == "mention" or any(marker in m for marker, *_ in sections):
             continue
         lines.append(f"| {name} | " + " | ".join(f"{m[k]:.3f}" if k in m else "—" for k in keys[1:])
                      + f" | {int(m['n'])} |")
-    turns = {name: m for name, m in figures.items() if "reading_accuracy" in m}
-    if turns:
-        lines += _section(
-            "Choice of reading for a chat message (with the message before it, or alone): each "
-            "pass of `corpus/questions/turns/` scored by a reading model fitted on the others, "
-            "beside the lexicon's follow-up openings (`lexicon_*`) on the same lines. "
-            "`misread_as_follow_up`: a message with its own subject read with the one before it; "
-            "`answers_right`: the chosen reading's first provision answers the message, or it "
-            "refuses one the code does not answer. The thresholds `follows_min_opening` (a "
-            "message that opens like a follow-up) and `follows_min` were chosen on these "
-            "predictions.", turns,
-            ("reading_accuracy", "follow_up_recall", "misread_as_follow_up", "answers_right",
-             "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right"))
-    lists = {name: m for name, m in figures.items() if "party_accuracy" in m}
-    if lists:
-        lines += _section(
-            "Whose obligations a list question asks for (the student's, the company's or the school's): "
-            "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
-            "which train this model only) scored by a party model fitted on the other passes, beside "
-            "taking the asker's own party (`asker_accuracy`).", lists, ("party_accuracy", "asker_accuracy"))
-    phases = {name: m for name, m in figures.items() if "phase_accuracy" in m}
-    if phases:
-        lines += _section(
-            "Which phase a list question asks for (before the placement, during it, discrimination, or "
-            "the whole list): the same list questions and the chat turns' list requests (each joined to "
-            "the message before it), scored by a phase model fitted on the other passes, beside taking "
-            "the most common phase of the other passes (`common_accuracy`).", phases,
-            ("phase_accuracy", "common_accuracy"))
-    short = {name: m for name, m in figures.items() if "general_abstention_accuracy" in m}
-    if short:
-        cols = ("abstention_accuracy", "false_abstention", "missed_abstention", "as_unrelated")
-        lines += _section(
-            f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
-            "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
-            "passes, beside the general decision (`general_*`, itself out of pass) on the same lines. "
-            "`as_unrelated`: a question the code leaves open, refused as not about the code at all "
-            "instead of with where to look. The threshold `answer_min_short` was chosen on these "
-            "predictions.", short, (*cols, *(f"general_{c}" for c in cols)))
-    short_safety = {name: m for name, m in figures.items() if "general_safety_recall" in m}
-    if short_safety:
-        lines += _section(
-            f"Safety route for short messages (at most {SHORT_WORDS} words): the bank's labelled short "
-            "questions and each pass of `corpus/questions/short/`, scored by a short-message safety model "
-            "fitted on the other passes, beside the general safety route (`general_*`: out of pass on the "
-            "bank's lines; trained without the short passes) on the same lines. A line counts as routed "
-            "by either tier. The thresholds `safety_min_short` and `safety_words_min_short` were chosen on "
-            "these predictions.", short_safety,
-            ("safety_recall", "safety_false_alarm", "general_safety_recall", "general_safety_false_alarm"),
-            ("n_safety", "n"))
+    for marker, intro, cols, counts in sections:
+        if rows := {name: m for name, m in figures.items() if marker in m}:
+            lines += _section(intro, rows, cols, counts)
     lines += ["", "Thresholds: " + ", ".join(f"`{k}` = {v:.3g}" for k, v in thresholds.items()), ""]
     if m := figures.get("mention"):
         lines += [f"The route left {m['n_safety']} discrimination situations and {m['n_other']} other labelled "
