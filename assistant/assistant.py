@@ -273,7 +273,7 @@ class Assistant:
         follows = self.retriever.follows(found, found_both, opening)
         cut = self.retriever.model.thresholds["follows_min_opening" if opening else "follows_min"]
         if follows is not None and follows >= cut:
-            return both.query, both.track, found_both
+            return both.query, both.track, self.retriever.list_choices_of_follow_up(found_both, found, role)
         return alone.query, alone.track, found
 
     def _named_answer(

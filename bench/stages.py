@@ -76,12 +76,12 @@ def instrument(a: Any, st: Stages) -> None:
     st.wrap(r, "follows", "follows")
     st.wrap(r.embeddings, "embed_query", "examine.embed_query")
     for name in ("analyze", "question_signals", "rank_features", "decide_input", "safety_input", "reading_part",
-                 "party_input", "words"):
+                 "list_input", "words"):
         st.wrap(rt, name, f"examine.{name}")
     st.wrap(r, "lexical_scores", "examine.bm25")
     for part in ("cls", "ranker", "decide", "topic"):
         st.wrap(getattr(m, part), "proba", f"model.{part}.proba")
-    for name in ("decision", "safety_score", "party_of"):
+    for name in ("decision", "safety_score", "party_of", "phase_of"):
         st.wrap(m, name, f"model.{name}")
     if m.safety_words is not None:
         st.wrap(m.safety_words, "proba", "model.safety_words.proba")

@@ -14,7 +14,7 @@ from assistant.answering.answer import PAY, TEXTS, compose
 from assistant.answering.checklist import checklist
 from assistant.answering.conversation import MAX_FOLLOW_UP_WORDS, Conversation
 from assistant.corpus.corpus import load_corpus
-from assistant.domain import AUDIENCE_ROLE, AUDIENCES, ROLE_AUDIENCE, list_phase
+from assistant.domain import AUDIENCE_ROLE, AUDIENCES, LIST_PHASES, ROLE_AUDIENCE, list_phase
 from assistant.errors import CorpusError
 from assistant.learn.bank import (
     ANSWERED,
@@ -28,7 +28,7 @@ from assistant.learn.bank import (
     turns_folder,
 )
 from assistant.learn.model import LearnedModel, Linear, SafetyScore
-from assistant.learn.signals import PIECE, BankVectors
+from assistant.learn.signals import PIECE, BankVectors, list_input
 from assistant.search.retrieve import Hit, names_track
 from assistant.text.tokens import word_count
 from assistant.training.store import expected_meta, shipped_path
@@ -278,6 +278,33 @@ def test_the_shipped_phase_model_names_the_phase_better_than_the_most_common_one
     assert all(m["phase_accuracy"] > m["common_accuracy"] for m in figures.values() if m["n"] >= 10)
 
 
+def test_the_list_choices_read_the_searched_text_who_asks_and_the_message_alone() -> None:
+    """A message read alone is its own "alone" part; a follow-up's message alone is the last part."""
+    searched, alone = np.ones((1, 4), np.float32), np.full((1, 4), 2.0, np.float32)
+    x = list_input(searched, ["company"])
+    assert x.shape == (1, 4 + 3 + 4) and (x[0, -4:] == 1).all() and x[0, 4:7].tolist() == [0, 1, 0]
+    assert (list_input(searched, [None], alone)[0, -4:] == 2).all()
+
+
+def test_a_follow_ups_list_choices_read_its_message_alone_too(assistant, monkeypatch) -> None:
+    """A follow-up read with the message before it has its party and phase chosen from both
+    readings: a phase model that reads the message-alone part only, scoring "before" by its
+    likeness to the joined text and "during" by its likeness to the follow-up, picks "before"
+    for the joined text searched as one message and "during" for the follow-up."""
+    r = assistant.retriever
+    first = "What must we arrange as a company before the intern starts?"
+    joined, alone = r.examine(f"{first} and during?", "company"), r.examine("and during?", "company")
+    n = joined.vector.shape[1]
+    W = np.zeros((2 * n + 3, len(LIST_PHASES)), np.float32)
+    W[n + 3:, LIST_PHASES.index("before")] = joined.vector[0]
+    W[n + 3:, LIST_PHASES.index("during")] = alone.vector[0]
+    phase = Linear(W * 10, np.zeros(len(LIST_PHASES), np.float32), np.zeros(2 * n + 3, np.float32),
+                   np.ones(2 * n + 3, np.float32))
+    monkeypatch.setattr(r.model, "phase", phase)
+    assert r.examine(f"{first} and during?", "company").phase == "before"
+    assert r.list_choices_of_follow_up(joined, alone, "company").phase == "during"
+
+
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_a_list_shows_the_phase_the_verdict_names_or_the_whole_list(lang: str) -> None:
     """A list for one phase lists that phase's rows only and names the phase; "any" lists every
@@ -300,12 +327,13 @@ def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
     assert [list_phase(x) for x in ("all", "any", "before", "general", None)] == ["any", "any", "before", None, None]
 
 
-def test_the_party_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
-    """The passes of `lists/` are list questions, most about another party than the asker's, and
-    train the party model only: the index's bank has none of them."""
+def test_the_list_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
+    """The passes of `lists/` are list questions with their party and phase, most about another
+    party than the asker's or following a message they ask another list after, and train the
+    choices of a list only: the index's bank has none of them."""
     side = load_bank(lists_folder(BANK), set(CORPUS.by_id))
-    assert side and all(q.kind == "list" and q.party for q in side)
-    assert sum(q.party != ROLE_AUDIENCE[q.role] for q in side) > len(side) / 2
+    assert side and all(q.kind == "list" and q.party in AUDIENCES and list_phase(q.phase) for q in side)
+    assert sum(q.party != ROLE_AUDIENCE[q.role] or q.context is not None for q in side) > len(side) / 2
     assert not {q.pass_ for q in side} & {q.pass_ for q in BANK_QUESTIONS}
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
 

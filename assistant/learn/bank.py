@@ -110,9 +110,10 @@ def short_folder(folder: Path) -> Path:
 
 
 def lists_folder(folder: Path) -> Path:
-    """Where the passes live that train the choice of party for a list question only: mostly
-    list questions about another party than the asker's, a share that would tilt the ranker
-    and the answer decision if they joined the bank (the README has the measurements)."""
+    """Where the passes live that train the choices of party and phase for a list question
+    only: mostly list questions about another party than the asker's, and follow-ups asking
+    for another list than the message before them (`context`), shares that would tilt the
+    ranker and the answer decision if they joined the bank (the README has the measurements)."""
     return folder / "lists"
 
 

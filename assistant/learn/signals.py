@@ -299,8 +299,12 @@ def fit_context(corpus: Corpus, role: str | None, track: str | None) -> tuple[np
     return np.array(aud), np.array(match), np.array(other)
 
 
-def party_input(qvecs: np.ndarray, roles: list[str | None]) -> np.ndarray:
-    """What the choice of party for a list question reads: the question vector and who asks
-    (a one-hot of the role; none for an unknown role)."""
+def list_input(qvecs: np.ndarray, roles: list[str | None], alone: np.ndarray | None = None) -> np.ndarray:
+    """What the choices of party and phase for a list question read: the vector of the text
+    searched (a follow-up joined to the message before it), who asks (a one-hot of the role;
+    none for an unknown role) and the vector of the message alone (`alone`; the searched
+    vector when the message was read alone), so that a follow-up asking for another party or
+    phase is not read as the list asked for before it."""
     asker = np.array([[float(r == role) for role in ROLES] for r in roles], dtype=np.float32).reshape(-1, len(ROLES))
-    return np.concatenate([qvecs.astype(np.float32), asker], axis=1)
+    own = qvecs if alone is None else alone
+    return np.concatenate([qvecs.astype(np.float32), asker, own.astype(np.float32)], axis=1)

@@ -10,7 +10,7 @@ evidence at once, which neither retriever returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -27,7 +27,7 @@ from assistant.learn.signals import (
     decide_input,
     entries_from,
     fit_context,
-    party_input,
+    list_input,
     question_signals,
     rank_features,
     reading_input,
@@ -220,7 +220,7 @@ class Retriever:
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min, self.model.party_of(list_in := party_input(q, [role])), self.model.phase_of(list_in))
+                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether
@@ -229,6 +229,14 @@ class Retriever:
             return None
         return self.model.follows(reading_input(alone.reading, joined.reading, alone.prob, joined.prob,
                                                 alone.vector, joined.vector, np.array([opening])))
+
+    def list_choices_of_follow_up(self, joined: Findings, alone: Findings, role: str | None) -> Findings:
+        """The joined reading of a chat message, its party and phase chosen from both readings'
+        vectors: a follow-up ("and during?") asks for another list than the message before it."""
+        if joined.vector is None or alone.vector is None:
+            return joined
+        list_in = list_input(joined.vector, [role], alone.vector)
+        return replace(joined, party=self.model.party_of(list_in), phase=self.model.phase_of(list_in))
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
                within: set[str] | None = None) -> list[Hit]:

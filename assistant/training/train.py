@@ -48,7 +48,7 @@ from assistant.learn.signals import (
     decide_input,
     entries_from,
     fit_context,
-    party_input,
+    list_input,
     question_signals,
     rank_features,
     reading_input,
@@ -133,8 +133,10 @@ class Data(Questions):
     readings: tuple[Questions, Questions] | None = None
     #: the passes of short messages that train the short-message decision only
     short: Questions | None = None
-    #: the passes of list questions that train the choice of party only
+    #: the passes of list questions that train the choices of party and phase only
     lists: Questions | None = None
+    #: the vector of each list follow-up's message alone (of the bank and of `lists`), by its text
+    list_alone: dict[str, np.ndarray] | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -167,11 +169,13 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
                              corpus)
     q = _questions(corpus, bank, embeddings, terms)
     readings = (tuple(_questions(corpus, r, embeddings, terms) for r in _readings(turns)) if turns else None)
+    follow_ups = sorted({q.text for q in [*bank, *(lists or [])] if q.kind == "list" and q.context})
+    list_alone = dict(zip(follow_ups, embed_queries(embeddings, follow_ups), strict=True)) if follow_ups else {}
     return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
                 bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
                 turns or None, readings,
                 _questions(corpus, short, embeddings, terms) if short else None,
-                _questions(corpus, lists, embeddings, terms) if lists else None)  # type: ignore[arg-type]
+                _questions(corpus, lists, embeddings, terms) if lists else None, list_alone)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -340,17 +344,27 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
                          decide_short, party, safety_short, phase), figures)
 
 
-def _list_questions(data: Data, with_turns: bool) -> tuple[list[BankQuestion], np.ndarray]:
-    """The list questions that train the choices of a list (those of the bank and of
-    `corpus/questions/lists/`; `with_turns`: also the chat turns' list requests, each joined to
-    the message before it as answering reads a follow-up), with their vectors."""
-    everything = [*data.bank, *(data.lists.bank if data.lists else [])]
-    vecs = [data.vecs, *([data.lists.vecs] if data.lists else [])]
-    if with_turns and data.turns and data.readings:
-        everything += data.turns
-        vecs.append(data.readings[1].vecs)
-    rows = [i for i, q in enumerate(everything) if q.kind == "list"]
-    return [everything[i] for i in rows], np.concatenate(vecs)[rows]
+def _list_questions(data: Data) -> tuple[list[BankQuestion], np.ndarray]:
+    """The list questions that train the choices of a list: those of the bank, of
+    `corpus/questions/lists/` and the chat turns' list requests, with what the choices read
+    (`list_input`: a follow-up joined to the message before it, as answering searches it, and
+    its message alone)."""
+    questions, searched, alone = [], [], []
+    for qs, vecs in [(data.bank, data.vecs), *([(data.lists.bank, data.lists.vecs)] if data.lists else [])]:
+        for q, v in zip(qs, vecs, strict=True):
+            if q.kind == "list":
+                questions.append(q)
+                searched.append(v)
+                alone.append(data.list_alone[q.text] if q.context and data.list_alone else v)
+    if data.turns and data.readings:
+        for q, a, j in zip(data.turns, data.readings[0].vecs, data.readings[1].vecs, strict=True):
+            if q.kind == "list":
+                questions.append(q)
+                searched.append(j if q.context else a)
+                alone.append(a)
+    if not questions:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    return questions, list_input(np.array(searched), [q.role for q in questions], np.array(alone))
 
 
 def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray, baseline: np.ndarray,
@@ -376,31 +390,26 @@ def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray
 
 
 def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
-    """Whose obligations a list question asks for, from the question vector and who asks,
-    fitted on the list questions of the bank and of `corpus/questions/lists/`, beside taking
-    the asker's own party."""
-    questions, vecs = _list_questions(data, with_turns=False)
+    """Whose obligations a list question asks for, from `list_input`, fitted on every list
+    question and list request of a chat turn, beside taking the asker's own party."""
+    questions, X = _list_questions(data)
     keep = [i for i, q in enumerate(questions) if q.party in AUDIENCES]
     questions = [questions[i] for i in keep]
     y = np.array([AUDIENCES.index(q.party) for q in questions], dtype=int)
     asker = np.array([AUDIENCES.index(ROLE_AUDIENCE.get(q.role or "", "student")) for q in questions], dtype=int)
-    return _fit_list_choice(questions, party_input(vecs[keep], [q.role for q in questions]), y, asker,
-                            AUDIENCES, "party", "asker", C)
+    return _fit_list_choice(questions, X[keep], y, asker, AUDIENCES, "party", "asker", C)
 
 
 def fit_phase(data: Data, C: float) -> tuple[Linear | None, dict]:
-    """Which phase a list question asks for (or the whole list), from the question vector and
-    who asks, fitted on the list questions of the bank, of `corpus/questions/lists/` and of
-    the chat turns (a follow-up asking for another phase), beside the most common phase of the
-    other passes."""
-    questions, vecs = _list_questions(data, with_turns=True)
+    """Which phase a list question asks for (or the whole list), from `list_input`, fitted on
+    the same questions as the party, beside the most common phase of the other passes."""
+    questions, X = _list_questions(data)
     keep = [i for i, q in enumerate(questions) if list_phase(q.phase) is not None]
     questions = [questions[i] for i in keep]
     y = np.array([LIST_PHASES.index(list_phase(q.phase)) for q in questions], dtype=int)
     names = np.array([q.pass_ for q in questions])
     common = np.array([np.bincount(y[names != p], minlength=len(LIST_PHASES)).argmax() for p in names], dtype=int)
-    return _fit_list_choice(questions, party_input(vecs[keep], [q.role for q in questions]), y, common,
-                            LIST_PHASES, "phase", "common", C)
+    return _fit_list_choice(questions, X[keep], y, common, LIST_PHASES, "phase", "common", C)
 
 
 def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -839,14 +848,15 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
           "lexicon_accuracy", "lexicon_recall", "lexicon_misread", "lexicon_answers_right"), ("n",)),
         ("party_accuracy",
          "Whose obligations a list question asks for (the student's, the company's or the school's): "
-         "each pass's list questions (those of the bank, and the passes of `corpus/questions/lists/`, "
-         "which train this model only) scored by a party model fitted on the other passes, beside "
-         "taking the asker's own party (`asker_accuracy`).", ("party_accuracy", "asker_accuracy"), ("n",)),
+         "each pass's list questions (those of the bank, the passes of `corpus/questions/lists/`, "
+         "which train the choices of a list only, and the chat turns' list requests) scored by a party "
+         "model fitted on the other passes, beside taking the asker's own party (`asker_accuracy`). "
+         "Both choices read a follow-up joined to the message before it and alone.",
+         ("party_accuracy", "asker_accuracy"), ("n",)),
         ("phase_accuracy",
          "Which phase a list question asks for (before the placement, during it, discrimination, or "
-         "the whole list): the same list questions and the chat turns' list requests (each joined to "
-         "the message before it), scored by a phase model fitted on the other passes, beside taking "
-         "the most common phase of the other passes (`common_accuracy`).",
+         "the whole list): the same list questions, scored by a phase model fitted on the other "
+         "passes, beside taking the most common phase of the other passes (`common_accuracy`).",
          ("phase_accuracy", "common_accuracy"), ("n",)),
         ("general_abstention_accuracy",
          f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
