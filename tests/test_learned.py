@@ -1044,6 +1044,31 @@ def test_passes_no_model_saw_cite_the_reporting_point_for_their_discrimination_c
     assert sum(f.reporting_point for f in figures) >= 0.95 * cases, [f.line(False) for f in figures]
 
 
+def test_a_pass_no_model_saw_gets_the_list_its_follow_ups_ask_for(assistant) -> None:
+    """List choices generalise to follow-ups written by another writer: of the list requests of
+    an untrained pass of list follow-ups answered as lists, at least 85% show the right list (at
+    least half of its rows the labelled party's and phase's, covering at least half of those;
+    92 of 102 with the shipped model, 73 before list choices read the message alone)."""
+    from assistant.evaluation.passes import trained_on
+    from assistant.learn.bank import load_pass
+
+    path = turns_folder(BANK.parent / "questions-next") / "p72_list_turns.jsonl"
+    assert not trained_on(path, BANK)
+    lists = right = 0
+    for q in load_pass(path, set(CORPUS.by_id)):
+        chat = Conversation()
+        assistant.ask(q.context, q.role, conversation=chat)
+        a = assistant.ask(q.text, q.role, conversation=chat)
+        if "list" not in a.reasons:
+            continue
+        lists += 1
+        groups = checklist(CORPUS, AUDIENCE_ROLE[q.party], a.track)
+        rows = set(sum(groups.values(), [])) if list_phase(q.phase) == "any" else set(groups.get(q.phase, []))
+        shown = set(ids(a))
+        right += 2 * len(shown & rows) >= len(shown) and 2 * len(shown & rows) >= len(rows) > 0
+    assert lists >= 90 and right >= 0.85 * lists, (right, lists)
+
+
 def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
     (tmp_path / "p_route.jsonl").write_text(
         '{"q": "my boss makes jokes about my headscarf", "lang": "en", "role": "student", '
