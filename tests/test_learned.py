@@ -260,11 +260,11 @@ def test_a_list_about_another_party_lists_that_partys_provisions_in_the_askers_v
 
 def test_the_shipped_party_model_names_the_party_better_than_the_askers_role(assistant) -> None:
     """Out of pass, the party model names whose obligations a list question asks for more often
-    than taking the asker's own party does, on the bank's list questions and on each party-only pass."""
+    than taking the asker's own party does, on the bank's list questions and on each list-only pass."""
     figures = assistant.retriever.model.meta["figures"]
     lists = figures["all (party)"]
     assert lists["n"] >= 200 and lists["party_accuracy"] > lists["asker_accuracy"]
-    side = {q.pass_ for q in load_bank(lists_folder(BANK), set(CORPUS.by_id))}
+    side = {q.pass_ for q in load_bank(lists_folder(BANK), set(CORPUS.by_id)) if q.kind == "list"}
     assert side and all(figures[f"{name} (party)"]["party_accuracy"] > figures[f"{name} (party)"]["asker_accuracy"]
                         for name in side)
 
@@ -303,6 +303,13 @@ def test_a_follow_ups_list_choices_read_its_message_alone_too(assistant, monkeyp
     monkeypatch.setattr(r.model, "phase", phase)
     assert r.examine(f"{first} and during?", "company").phase == "before"
     assert r.list_choices_of_follow_up(joined, alone, "company").phase == "during"
+    # the follow-up model's share of a list, here by the likeness of the message alone to itself
+    W = np.zeros((2 * n + 3, 1), np.float32)
+    W[n + 3:, 0] = alone.vector[0] * 10
+    share = Linear(W, np.array([-5.0], np.float32), np.zeros(2 * n + 3, np.float32), np.ones(2 * n + 3, np.float32))
+    monkeypatch.setattr(r.model, "follow_up_list", share)
+    assert r.list_choices_of_follow_up(joined, alone, "company").list_share > 0.99
+    assert r.examine(f"{first} and during?", "company").list_share is None  # read alone: the decision's
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
@@ -329,11 +336,14 @@ def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
 
 def test_the_list_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
     """The passes of `lists/` are list questions with their party and phase, most about another
-    party than the asker's or following a message they ask another list after, and train the
-    choices of a list only: the index's bank has none of them."""
+    party than the asker's or following a message they ask another list after, and follow-ups
+    asking one point after a list request; they train the choices of a list only: the index's
+    bank has none of them."""
     side = load_bank(lists_folder(BANK), set(CORPUS.by_id))
-    assert side and all(q.kind == "list" and q.party in AUDIENCES and list_phase(q.phase) for q in side)
-    assert sum(q.party != ROLE_AUDIENCE[q.role] or q.context is not None for q in side) > len(side) / 2
+    lists = [q for q in side if q.kind == "list"]
+    assert lists and all(q.party in AUDIENCES and list_phase(q.phase) for q in lists)
+    assert sum(q.party != ROLE_AUDIENCE[q.role] or q.context is not None for q in lists) > len(lists) / 2
+    assert all(q.kind == "answer" and q.context for q in side if q.kind != "list")  # one point after a list
     assert not {q.pass_ for q in side} & {q.pass_ for q in BANK_QUESTIONS}
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
 
@@ -788,6 +798,25 @@ def test_a_bank_question_labelled_no_safety_case_is_decided_by_its_label(kind: s
     assert labelled_safe.reasons == ["safety"]
 
 
+@pytest.mark.parametrize(("decision", "share", "same_as", "listed"), [
+    ("answer", None, None, False), ("list", None, None, True),  # no follow-up model: the decision
+    ("answer", 0.8, None, True), ("list", 0.2, None, False),  # the follow-up model decides
+    ("answer", 0.8, ("answer", False), False),  # a bank question's label wins
+])
+def test_a_follow_ups_list_or_one_point_is_the_follow_up_models_to_say(
+        decision: str, share: float | None, same_as: tuple[str, bool] | None, listed: bool) -> None:
+    """An answered follow-up is a list or one point as the follow-up model's share says, whatever
+    the decision's own list and answer shares; it cannot turn a refusal into an answer."""
+    from dataclasses import replace
+
+    from assistant.answering.abstain import decide
+
+    found = replace(_findings(0.0, 0.0, decision), list_share=share, same_as=same_as)
+    assert ("list" in decide(found, CORPUS, {"answer_min": 0.2}).reasons) is listed
+    refused = replace(_findings(0.0, 0.0, "out_of_scope"), list_share=0.9)
+    assert decide(refused, CORPUS, {"answer_min": 0.2}).abstain
+
+
 def _near_route(words: float, decision: str, topic: str | None = None, same_as: tuple[str, bool] | None = None,
                 hits: list[Hit] | None = None) -> object:
     """Findings the route does not take (the safety model and the blend below their thresholds)
@@ -1067,6 +1096,27 @@ def test_a_pass_no_model_saw_gets_the_list_its_follow_ups_ask_for(assistant) -> 
         shown = set(ids(a))
         right += 2 * len(shown & rows) >= len(shown) and 2 * len(shown & rows) >= len(rows) > 0
     assert lists >= 90 and right >= 0.85 * lists, (right, lists)
+
+
+def test_a_pass_no_model_saw_gets_one_point_for_its_narrowing_follow_ups(assistant) -> None:
+    """A follow-up asking one thing after a list request is answered as one point, not as a
+    list again: on an untrained pass of such follow-ups by another writer, at most 5% are
+    lists and at least 75% lead with a provision that answers them (2 and 98 of 120 with the
+    shipped model; 19 and 89 before the follow-up model)."""
+    from assistant.evaluation.passes import trained_on
+    from assistant.learn.bank import load_pass
+
+    path = turns_folder(BANK.parent / "questions-next") / "p74_narrowing.jsonl"
+    assert not trained_on(path, BANK)
+    questions = load_pass(path, set(CORPUS.by_id))
+    lists = first = 0
+    for q in questions:
+        chat = Conversation()
+        assistant.ask(q.context, q.role, conversation=chat)
+        a = assistant.ask(q.text, q.role, conversation=chat)
+        lists += "list" in a.reasons
+        first += not a.abstained and bool(ids(a)) and ids(a)[0] in q.ids
+    assert len(questions) >= 100 and lists <= 0.05 * len(questions) and first >= 0.75 * len(questions), (lists, first)
 
 
 def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:

@@ -82,7 +82,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     names the reporting point in case it is about unequal treatment after all (not a list). An
     answer in part whose open part the decision finds the more likely, with no provision the
     ranker finds more likely than not to answer, opens with its pointer. A
-    question the bank holds (nearly) word for word is decided by its label.
+    question the bank holds (nearly) word for word is decided by its label. Whether an answered
+    follow-up is a list or one point is the follow-up model's to say, when there is one.
     """
     d = dict(findings.decision)
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
@@ -120,7 +121,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     # answered, but as likely to be about the open topic as a refusal would need: say where
     # that part is settled instead (a list too: "what are my rights if I fall ill?")
     open_part = bool(topic) and d["out_of_scope"] >= answer_min
-    if d["list"] > d["answer"]:
+    # a follow-up's own model says whether it asks for a list or one point; a bank label wins
+    wants_list = d["list"] > d["answer"] if findings.list_share is None or labelled else findings.list_share >= 0.5
+    if wants_list:
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party, phase=findings.phase)
     if topic and open_part:

@@ -110,10 +110,11 @@ def short_folder(folder: Path) -> Path:
 
 
 def lists_folder(folder: Path) -> Path:
-    """Where the passes live that train the choices of party and phase for a list question
-    only: mostly list questions about another party than the asker's, and follow-ups asking
-    for another list than the message before them (`context`), shares that would tilt the
-    ranker and the answer decision if they joined the bank (the README has the measurements)."""
+    """Where the passes live that train the choices of a list only (its party and phase, and
+    whether a follow-up asks for a list or one point): mostly list questions about another
+    party than the asker's, follow-ups asking for another list than the message before them
+    (`context`) and follow-ups asking one point of it, shares that would tilt the ranker and the
+    answer decision if they joined the bank (the README has the measurements)."""
     return folder / "lists"
 
 

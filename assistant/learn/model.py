@@ -57,7 +57,7 @@ class Linear:
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 #: parts a model trained without chat turns, short-message passes or list questions does not have
-OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase")
+OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -88,6 +88,9 @@ class LearnedModel:
     #: which phase a list question asks for, or the whole list (columns: `LIST_PHASES`; None:
     #: the phase most of its first hits share)
     phase: Linear | None = None
+    #: whether a chat message read with the one before it asks for a whole list or one point,
+    #: from both readings (binary; None: the decision's own list and answer shares decide)
+    follow_up_list: Linear | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -108,6 +111,11 @@ class LearnedModel:
     def phase_of(self, list_in: np.ndarray) -> str | None:
         """The phase a list question asks for ("any": the whole list); None without a phase model."""
         return None if self.phase is None else LIST_PHASES[int(self.phase.proba(list_in)[0].argmax())]
+
+    def list_share(self, list_in: np.ndarray) -> float | None:
+        """P(a follow-up read with the message before it asks for a whole list); None without
+        that part."""
+        return None if self.follow_up_list is None else float(self.follow_up_list.proba(list_in)[0])
 
     def follows(self, reading_in: np.ndarray) -> float | None:
         """P(the message is to be read with the one before it); None without a reading model."""

@@ -139,6 +139,9 @@ class Findings:
     party: str | None = None
     #: which phase a list question asks for ("any": the whole list; None: no phase model)
     phase: str | None = None
+    #: for a follow-up read with the message before it: P(it asks for a whole list rather than
+    #: one point), which then decides between the two (None: the decision's own shares decide)
+    list_share: float | None = None
 
 
 @dataclass
@@ -231,12 +234,14 @@ class Retriever:
                                                 alone.vector, joined.vector, np.array([opening])))
 
     def list_choices_of_follow_up(self, joined: Findings, alone: Findings, role: str | None) -> Findings:
-        """The joined reading of a chat message, its party and phase chosen from both readings'
-        vectors: a follow-up ("and during?") asks for another list than the message before it."""
+        """The joined reading of a chat message, its list choices made from both readings'
+        vectors: a follow-up may ask for another list than the message before it ("and
+        during?"), or for one point of it ("just the allowance part")."""
         if joined.vector is None or alone.vector is None:
             return joined
         list_in = list_input(joined.vector, [role], alone.vector)
-        return replace(joined, party=self.model.party_of(list_in), phase=self.model.phase_of(list_in))
+        return replace(joined, list_share=self.model.list_share(list_in), party=self.model.party_of(list_in),
+                       phase=self.model.phase_of(list_in))
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
                within: set[str] | None = None) -> list[Hit]:

@@ -135,7 +135,7 @@ class Data(Questions):
     short: Questions | None = None
     #: the passes of list questions that train the choices of party and phase only
     lists: Questions | None = None
-    #: the vector of each list follow-up's message alone (of the bank and of `lists`), by its text
+    #: the vector of each answered follow-up's message alone (of the bank and of `lists`), by its text
     list_alone: dict[str, np.ndarray] | None = None
 
 
@@ -169,7 +169,7 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
                              corpus)
     q = _questions(corpus, bank, embeddings, terms)
     readings = (tuple(_questions(corpus, r, embeddings, terms) for r in _readings(turns)) if turns else None)
-    follow_ups = sorted({q.text for q in [*bank, *(lists or [])] if q.kind == "list" and q.context})
+    follow_ups = sorted({q.text for q in [*bank, *(lists or [])] if q.answered and q.context})
     list_alone = dict(zip(follow_ups, embed_queries(embeddings, follow_ups), strict=True)) if follow_ups else {}
     return Data(q.bank, q.vecs, q.bm25, q.n_words, q.context, corpus, entry_vectors(corpus, embeddings),
                 bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
@@ -326,7 +326,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
     party, party_figures = fit_party(data, C_cls)
     phase, phase_figures = fit_phase(data, C_cls)
-    figures |= party_figures | phase_figures
+    follow_up_list, follow_up_figures = fit_follow_up_list(data, C_cls)
+    figures |= party_figures | phase_figures | follow_up_figures
     decide_short = safety_short = None
     if data.short:
         short_in = short_inputs(data, cls, ranker)
@@ -341,24 +342,24 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party, safety_short, phase), figures)
+                         decide_short, party, safety_short, phase, follow_up_list), figures)
 
 
-def _list_questions(data: Data) -> tuple[list[BankQuestion], np.ndarray]:
-    """The list questions that train the choices of a list: those of the bank, of
-    `corpus/questions/lists/` and the chat turns' list requests, with what the choices read
-    (`list_input`: a follow-up joined to the message before it, as answering searches it, and
-    its message alone)."""
+def _list_questions(data: Data, keep=lambda q: q.kind == "list") -> tuple[list[BankQuestion], np.ndarray]:
+    """The questions that train the choices of a list (`keep`; the list questions by default):
+    those of the bank, of `corpus/questions/lists/` and of the chat turns, with what the choices
+    read (`list_input`: a follow-up joined to the message before it, as answering searches it,
+    and its message alone)."""
     questions, searched, alone = [], [], []
     for qs, vecs in [(data.bank, data.vecs), *([(data.lists.bank, data.lists.vecs)] if data.lists else [])]:
         for q, v in zip(qs, vecs, strict=True):
-            if q.kind == "list":
+            if keep(q):
                 questions.append(q)
                 searched.append(v)
                 alone.append(data.list_alone[q.text] if q.context and data.list_alone else v)
     if data.turns and data.readings:
         for q, a, j in zip(data.turns, data.readings[0].vecs, data.readings[1].vecs, strict=True):
-            if q.kind == "list":
+            if keep(q):
                 questions.append(q)
                 searched.append(j if q.context else a)
                 alone.append(a)
@@ -410,6 +411,39 @@ def fit_phase(data: Data, C: float) -> tuple[Linear | None, dict]:
     names = np.array([q.pass_ for q in questions])
     common = np.array([np.bincount(y[names != p], minlength=len(LIST_PHASES)).argmax() for p in names], dtype=int)
     return _fit_list_choice(questions, X[keep], y, common, LIST_PHASES, "phase", "common", C)
+
+
+def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
+    """Whether an answered message read with the one before it asks for a whole list or one
+    point, from `list_input`, fitted on every such follow-up of the bank, of
+    `corpus/questions/lists/` and of the chat turns. Each pass is scored by a model fitted on
+    the others, beside the more common of the two in the other passes. None without both kinds."""
+    questions, X = _list_questions(data, lambda q: q.answered and q.context is not None)
+    y = np.array([q.kind == "list" for q in questions], dtype=int)
+    if not questions or y.all() or not y.any():
+        return None, {}
+    names = np.array([q.pass_ for q in questions])
+    predicted = np.zeros(len(questions), dtype=int)
+    for p in np.unique(names):
+        fit = names != p
+        if y[fit].all() or not y[fit].any():
+            predicted[names == p] = int(y[fit][0])
+            continue
+        m, _ = _fit_linear(X[fit], y[fit], C, scale=False)
+        predicted[names == p] = m.proba(X[names == p]) >= 0.5
+    common = np.array([int(y[names != p].mean() >= 0.5) for p in names], dtype=int)
+    figures = {}
+    for p in [*np.unique(names).tolist(), "all"]:
+        pick = np.ones(len(questions), dtype=bool) if p == "all" else names == p
+        lists, points = pick & (y == 1), pick & (y == 0)
+        figures[f"{p} (follow-up list)"] = {
+            "n": int(pick.sum()), "n_lists": int(lists.sum()),
+            "follow_up_accuracy": float((predicted[pick] == y[pick]).mean()),
+            "list_recall": float(predicted[lists].mean()) if lists.any() else 0.0,
+            "point_recall": float(1 - predicted[points].mean()) if points.any() else 0.0,
+            "common_accuracy": float((common[pick] == y[pick]).mean())}
+    m, _ = _fit_linear(X, y, C, scale=False)
+    return m, figures
 
 
 def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -858,6 +892,13 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "the whole list): the same list questions, scored by a phase model fitted on the other "
          "passes, beside taking the most common phase of the other passes (`common_accuracy`).",
          ("phase_accuracy", "common_accuracy"), ("n",)),
+        ("follow_up_accuracy",
+         "Whether an answered message read with the one before it asks for a whole list or one point: "
+         "every such follow-up of the bank, of `corpus/questions/lists/` and of the chat turns, scored "
+         "by a follow-up model fitted on the other passes, beside the more common of the two in the "
+         "other passes (`common_accuracy`). `list_recall`: list requests answered as lists; "
+         "`point_recall`: one-point follow-ups answered as one point.",
+         ("follow_up_accuracy", "list_recall", "point_recall", "common_accuracy"), ("n_lists", "n")),
         ("general_abstention_accuracy",
          f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
          "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
