@@ -19,6 +19,7 @@ same BLAS kernel (on another, the vectors differ in the seventh decimal and the 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -133,7 +134,7 @@ class Data(Questions):
     readings: tuple[Questions, Questions] | None = None
     #: the passes of short messages that train the short-message decision only
     short: Questions | None = None
-    #: the passes of list questions that train the choices of party and phase only
+    #: the passes of list questions and follow-ups that train the choices of a list only
     lists: Questions | None = None
     #: the vector of each answered follow-up's message alone (of the bank and of `lists`), by its text
     list_alone: dict[str, np.ndarray] | None = None
@@ -345,7 +346,12 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
                          decide_short, party, safety_short, phase, follow_up_list), figures)
 
 
-def _list_questions(data: Data, keep=lambda q: q.kind == "list") -> tuple[list[BankQuestion], np.ndarray]:
+def _is_list(q: BankQuestion) -> bool:
+    return q.kind == "list"
+
+
+def _list_questions(data: Data, keep: Callable[[BankQuestion], bool] = _is_list
+                    ) -> tuple[list[BankQuestion], np.ndarray]:
     """The questions that train the choices of a list (`keep`; the list questions by default):
     those of the bank, of `corpus/questions/lists/` and of the chat turns, with what the choices
     read (`list_input`: a follow-up joined to the message before it, as answering searches it,
