@@ -374,6 +374,27 @@ def _list_questions(data: Data, keep: Callable[[BankQuestion], bool] = _is_list
     return questions, list_input(np.array(searched), [q.role for q in questions], np.array(alone))
 
 
+def _out_of_pass(X: np.ndarray, y: np.ndarray, names: np.ndarray, C: float, n_classes: int) -> np.ndarray:
+    """Each pass's predicted class (`y`'s labels, of `n_classes`) by a model fitted on the other
+    passes; a fold with two classes fits a binary model, read at P ≥ 0.5, and a fold left with
+    one class predicts it."""
+    predicted = np.zeros(len(y), dtype=int)
+    for p in np.unique(names):
+        fit, rows = names != p, names == p
+        if len(np.unique(y[fit])) < 2:
+            predicted[rows] = y[fit][0]
+            continue
+        m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
+        predicted[rows] = (seen[(m.proba(X[rows]) >= 0.5).astype(int)] if len(seen) == 2
+                           else _widen(m, seen, n_classes).proba(X[rows]).argmax(axis=1))
+    return predicted
+
+
+def _per_pass(names: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Each pass's rows, then all of them ("all"), for a table of out-of-pass figures."""
+    return [*((p, names == p) for p in np.unique(names).tolist()), ("all", np.ones(len(names), dtype=bool))]
+
+
 def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray, baseline: np.ndarray,
                      classes: tuple[str, ...], name: str, without: str, C: float) -> tuple[Linear | None, dict]:
     """Fit one choice of a list question (`y`: column of `classes`); each pass scored by a model
@@ -382,16 +403,10 @@ def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray
     if not questions:
         return None, {}
     names = np.array([q.pass_ for q in questions])
-    predicted = np.zeros(len(questions), dtype=int)
-    for p in np.unique(names):
-        fit = names != p
-        m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
-        predicted[names == p] = _widen(m, seen, len(classes)).proba(X[names == p]).argmax(axis=1)
-    figures = {}
-    for p in [*np.unique(names).tolist(), "all"]:
-        pick = np.ones(len(questions), dtype=bool) if p == "all" else names == p
-        figures[f"{p} ({name})"] = {"n": int(pick.sum()), f"{name}_accuracy": float((predicted[pick] == y[pick]).mean()),
-                                    f"{without}_accuracy": float((baseline[pick] == y[pick]).mean())}
+    predicted = _out_of_pass(X, y, names, C, len(classes))
+    figures = {f"{p} ({name})": {"n": int(pick.sum()), f"{name}_accuracy": float((predicted[pick] == y[pick]).mean()),
+                                 f"{without}_accuracy": float((baseline[pick] == y[pick]).mean())}
+               for p, pick in _per_pass(names)}
     m, seen = _fit_linear(X, y, C, scale=False)
     return _widen(m, seen, len(classes)), figures
 
@@ -429,18 +444,10 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
     if not questions or y.all() or not y.any():
         return None, {}
     names = np.array([q.pass_ for q in questions])
-    predicted = np.zeros(len(questions), dtype=int)
-    for p in np.unique(names):
-        fit = names != p
-        if y[fit].all() or not y[fit].any():
-            predicted[names == p] = int(y[fit][0])
-            continue
-        m, _ = _fit_linear(X[fit], y[fit], C, scale=False)
-        predicted[names == p] = m.proba(X[names == p]) >= 0.5
+    predicted = _out_of_pass(X, y, names, C, 2)
     common = np.array([int(y[names != p].mean() >= 0.5) for p in names], dtype=int)
     figures = {}
-    for p in [*np.unique(names).tolist(), "all"]:
-        pick = np.ones(len(questions), dtype=bool) if p == "all" else names == p
+    for p, pick in _per_pass(names):
         lists, points = pick & (y == 1), pick & (y == 0)
         figures[f"{p} (follow-up list)"] = {
             "n": int(pick.sum()), "n_lists": int(lists.sum()),
