@@ -18,11 +18,11 @@ import pytest
 pytestmark = pytest.mark.heldout
 
 GATES = {
-    "dev": {"hit@1": 0.81, "hit@3": 0.94, "abstention_accuracy": 0.94, "false_abstention_max": 0.03,
+    "dev": {"hit@1": 0.82, "hit@3": 0.95, "abstention_accuracy": 0.94, "false_abstention_max": 0.03,
             "verbatim": 1.0, "language_match": 0.98},
     "heldout": {"hit@1": 0.89, "hit@3": 0.92, "abstention_accuracy": 0.91, "false_abstention_max": 0.02,
                 "verbatim": 1.0, "language_match": 0.98},
-    "real": {"hit@1": 0.82, "hit@3": 0.97, "abstention_accuracy": 0.94, "false_abstention_max": 0.02,
+    "real": {"hit@1": 0.84, "hit@3": 0.97, "abstention_accuracy": 0.94, "false_abstention_max": 0.02,
              "verbatim": 1.0, "language_match": 0.98},
 }
 #: discrimination and harassment situations of the real split whose answer cites the reporting point

@@ -329,6 +329,22 @@ def test_a_list_shows_the_phase_the_verdict_names_or_the_whole_list(lang: str) -
     assert ids(compose("?", lang, "company", during, Verdict(False, ["list"]), CORPUS, None)) == groups["during"]
 
 
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_list_leads_each_phase_with_the_rows_the_ranker_finds_likeliest(lang: str) -> None:
+    """Within a phase the rows the ranker ranks come first, best first; the others keep the
+    checklist's order; a ranked provision outside the list adds nothing; a whole list keeps its
+    phases in order, each ordered so."""
+    groups = checklist(CORPUS, "company", None)
+    before, during = groups["before"], groups["during"]
+    hits = [Hit(before[-1], 0.9), Hit("4.aanv.4", 0.8), Hit(during[-1], 0.7), Hit(before[2], 0.6)]
+    one = compose("?", lang, "company", hits, Verdict(False, ["list"], phase="before"), CORPUS, None)
+    assert ids(one) == [before[-1], before[2], *(p for p in before if p not in (before[-1], before[2]))]
+    whole = ids(compose("?", lang, "company", hits, Verdict(False, ["list"], phase="any"), CORPUS, None))
+    assert whole[:len(before)] == ids(one)
+    assert whole[len(before):len(before) + len(during)] == [during[-1], *during[:-1]]
+    assert whole[len(before) + len(during):] == [pid for ph, g in groups.items() if ph not in ("before", "during") for pid in g]
+
+
 def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
     """"all" and "any" both ask for the whole list; a label that is no phase is no choice."""
     assert [list_phase(x) for x in ("all", "any", "before", "general", None)] == ["any", "any", "before", None, None]

@@ -191,7 +191,10 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
     says otherwise), in the phase the question is about (`phase`, "any" for the whole list;
     without it, the phase most of its best hits share), each cited and summarised in the
     asker's voice; and the pointer of the open topic the question is as likely about
-    (`silent`), so the list is not read as settling it."""
+    (`silent`), so the list is not read as settling it. Within a phase, the provisions the
+    ranker finds the likeliest to answer the question come first ("what must we arrange before
+    she starts" opens with the training plan and internship agreement), the rest follow in the
+    checklist's order."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
     groups = checklist(corpus, AUDIENCE_ROLE[party], track)
@@ -206,10 +209,11 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
         intro = t["list_intro"][role][party].format(phase="")
     cites: list[Citation] = []
     lines = [intro]
+    rank = {h.pid: i for i, h in enumerate(hits)}
     for ph, ids in groups.items():
         if len(groups) > 1:
             lines.append(f"\n{t['phases'][ph]}:")
-        for pid in ids:
+        for pid in sorted(ids, key=lambda p: rank.get(p, len(rank))):  # stable: the rest keep their order
             cites.append(citation(corpus, pid, lang))
             lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
