@@ -330,19 +330,25 @@ def test_a_list_shows_the_phase_the_verdict_names_or_the_whole_list(lang: str) -
 
 
 @pytest.mark.parametrize("lang", ["nl", "en"])
-def test_a_list_leads_each_phase_with_the_rows_the_ranker_finds_likeliest(lang: str) -> None:
-    """Within a phase the rows the ranker ranks come first, best first; the others keep the
-    checklist's order; a ranked provision outside the list adds nothing; a whole list keeps its
-    phases in order, each ordered so."""
+def test_a_list_leads_each_phase_with_the_rows_a_one_point_answer_would_cite(lang: str) -> None:
+    """Within a phase the rows the citation cut keeps (at most three, best first) come first; the
+    others keep the checklist's order, a weak hit too; a whole list keeps its phases in order,
+    each ordered so; with no hits the list is the checklist's."""
     groups = checklist(CORPUS, "company", None)
     before, during = groups["before"], groups["during"]
-    hits = [Hit(before[-1], 0.9), Hit("4.aanv.4", 0.8), Hit(during[-1], 0.7), Hit(before[2], 0.6)]
-    one = compose("?", lang, "company", hits, Verdict(False, ["list"], phase="before"), CORPUS, None)
-    assert ids(one) == [before[-1], before[2], *(p for p in before if p not in (before[-1], before[2]))]
-    whole = ids(compose("?", lang, "company", hits, Verdict(False, ["list"], phase="any"), CORPUS, None))
-    assert whole[:len(before)] == ids(one)
+    hits = [Hit(before[-1], 0.9), Hit(during[-1], 0.8), Hit(before[2], 0.6), Hit(before[4], 0.1)]
+
+    def listed(phase: str, found: list[Hit]) -> list[str]:
+        return ids(compose("?", lang, "company", found, Verdict(False, ["list"], phase=phase), CORPUS, None, 0.05, 0.6))
+
+    lead = [before[-1], before[2]]
+    assert listed("before", hits) == [*lead, *(p for p in before if p not in lead)]
+    whole = listed("any", hits)
+    assert whole[:len(before)] == listed("before", hits)
     assert whole[len(before):len(before) + len(during)] == [during[-1], *during[:-1]]
     assert whole[len(before) + len(during):] == [pid for ph, g in groups.items() if ph not in ("before", "during") for pid in g]
+    assert listed("before", [Hit(before[3], 0.2), Hit(before[1], 0.05)]) == [before[3], *(p for p in before if p != before[3])]
+    assert listed("before", []) == before
 
 
 def test_a_bank_phase_label_reads_as_a_list_choice() -> None:

@@ -186,15 +186,16 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
 
 def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: Corpus,
                  track: str | None, party: str | None = None, silent: list[SilentTopic] | None = None,
-                 phase: str | None = None) -> Answer:
+                 phase: str | None = None, cite_min: float = 0.0, cite_ratio: float = 0.0) -> Answer:
     """Every provision that concerns the party asked about (the asker's own unless `party`
     says otherwise), in the phase the question is about (`phase`, "any" for the whole list;
     without it, the phase most of its best hits share), each cited and summarised in the
     asker's voice; and the pointer of the open topic the question is as likely about
-    (`silent`), so the list is not read as settling it. Within a phase, the provisions the
-    ranker finds the likeliest to answer the question come first ("what must we arrange before
-    she starts" opens with the training plan and internship agreement), the rest follow in the
-    checklist's order."""
+    (`silent`), so the list is not read as settling it. Within a phase, the provisions a
+    one-point answer would cite (at most three, by the ranker's citation cut) come first, so
+    "what must we arrange before she starts" opens with the training plan and internship
+    agreement; the rest keep the checklist's order, which reads best for a request with nothing
+    specific in it."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
     groups = checklist(corpus, AUDIENCE_ROLE[party], track)
@@ -209,11 +210,11 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
         intro = t["list_intro"][role][party].format(phase="")
     cites: list[Citation] = []
     lines = [intro]
-    rank = {h.pid: i for i, h in enumerate(hits)}
+    lead = {h.pid: i for i, h in enumerate(select(hits, corpus, track, cite_min, cite_ratio)[0])}
     for ph, ids in groups.items():
         if len(groups) > 1:
             lines.append(f"\n{t['phases'][ph]}:")
-        for pid in sorted(ids, key=lambda p: rank.get(p, len(rank))):  # stable: the rest keep their order
+        for pid in sorted(ids, key=lambda p: lead.get(p, len(lead))):  # stable: the rest keep their order
             cites.append(citation(corpus, pid, lang))
             lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
@@ -320,7 +321,7 @@ def compose(
         return _abstained(question, lang, role, hits, verdict, corpus, track)
     if "list" in verdict.reasons:
         return _list_answer(question, lang, role, hits, corpus, track, verdict.party, verdict.silent[:1],
-                            verdict.phase)
+                            verdict.phase, cite_min, cite_ratio)
 
     chosen, other = select(hits, corpus, track, cite_min, cite_ratio)
     by_pid = {h.pid: h for h in hits}
