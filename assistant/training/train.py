@@ -445,7 +445,8 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
         return None, {}
     names = np.array([q.pass_ for q in questions])
     predicted = _out_of_pass(X, y, names, C, 2)
-    common = np.array([int(y[names != p].mean() >= 0.5) for p in names], dtype=int)
+    common_of = {p: int(y[names != p].mean() >= 0.5) for p in np.unique(names)}
+    common = np.array([common_of[p] for p in names], dtype=int)
     figures = {}
     for p, pick in _per_pass(names):
         lists, points = pick & (y == 1), pick & (y == 0)
