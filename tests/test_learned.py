@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from assistant.learn.bank import (
     bank_hash,
     lists_folder,
     load_bank,
+    parts_folder,
     route_folder,
     short_folder,
     turns_folder,
@@ -234,6 +236,36 @@ def test_an_answer_in_part_opens_with_the_open_matter_when_that_is_the_more_like
         assert a.answer.index(pointer) < a.answer.index("[1]")
     else:
         assert a.answer == rules_first.answer and pointer in a.notes and a.lead != pointer
+
+
+@pytest.mark.parametrize(("topic", "open_share", "part", "noted"), [
+    ("holidays", 0.3, None, True),  # no open-part model: the decision's out-of-scope share says it
+    ("holidays", 0.3, 0.2, False),  # the open-part model finds no open matter, whatever that share
+    ("holidays", 0.05, 0.8, True),  # the open-part model finds one where that share would not
+    ("holidays", 0.05, None, False),
+    ("sick_leave", 0.3, 0.2, True),  # its pointer cites the reporting point: either reading notes it
+    ("sick_leave", 0.05, 0.2, False),
+])
+def test_an_answered_question_notes_an_open_matter_as_the_open_part_model_reads_it(
+        topic: str, open_share: float, part: float | None, noted: bool) -> None:
+    """An answered question gets the pointer of an open matter when the open-part model reaches
+    its threshold and the topic model names the matter; a model without that part falls back on
+    the decision's out-of-scope share, which still notes a matter whose pointer cites the
+    reporting point."""
+    from assistant.answering.abstain import decide
+    from assistant.search.retrieve import Findings
+
+    assert next(t for t in CORPUS.silent_topics if t.id == "sick_leave").relates_reporting_point
+    assert not next(t for t in CORPUS.silent_topics if t.id == "holidays").relates_reporting_point
+    decision = {k: 0.0 for k in KINDS} | {"answer": 1.0 - open_share, "out_of_scope": open_share}
+    found = Findings([Hit("3B.vd.3", 0.9)], decision, SafetyScore(0.0, 0.0, 0.6, 0.5), topic, 0.5,
+                     open_part=part)
+    verdict = decide(found, CORPUS, {"answer_min": 0.2, "open_part_min": 0.5})
+    assert not verdict.abstain
+    assert (f"silent:{topic}" in verdict.reasons) is noted
+    assert [t.id for t in verdict.silent] == ([topic] if noted else [])
+    without_topic = decide(replace(found, topic=None), CORPUS, {"answer_min": 0.2, "open_part_min": 0.5})
+    assert not any(r.startswith("silent:") for r in without_topic.reasons)
 
 
 def test_a_list_question_lists_the_partys_provisions(assistant) -> None:
@@ -561,7 +593,7 @@ THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.0
                    "safety_min": 0.02, "safety_words_min": 0.02, "safety_min_short": 0.02,
                    "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
                    "follows_min": 0.05, "follows_min_opening": 0.05, "safety_mention_min": 0.02,
-                   "safety_mention_min_short": 0.02}
+                   "safety_mention_min_short": 0.02, "open_part_min": 0.05}
 
 
 @pytest.mark.slow
@@ -584,7 +616,7 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
     assert again.thresholds.keys() == shipped.thresholds.keys()
     for key, value in shipped.thresholds.items():
         assert abs(again.thresholds[key] - value) <= 2 * THRESHOLD_STEPS.get(key, 0.0) + 1e-9, key
-    for part in ("cls", "ranker", "decide", "safety", "topic", "reading", "decide_short", "party"):
+    for part in ("cls", "ranker", "decide", "safety", "topic", "reading", "decide_short", "party", "open_part"):
         assert getattr(shipped, part) is not None
         for name in ("W", "b"):
             a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
@@ -925,6 +957,25 @@ def test_the_mention_threshold_is_chosen_among_what_the_route_leaves() -> None:
     assert mention_threshold(blend, ys, left & ~ys) == 1.0
 
 
+def test_the_open_part_threshold_keeps_the_right_notes_of_the_rule_it_replaces() -> None:
+    """The open-part threshold is the highest at which as many open questions get a note as
+    under the out-of-scope share: here 0.5 notes four of the five open ones that can get a note,
+    as the old rule did, and only one answered question; at 0.55 one open question would lose it.
+    The notes the old rule still gives count as given."""
+    from assistant.training.train import open_part_threshold
+
+    prob = np.array([0.9, 0.8, 0.7, 0.5, 0.2, 0.95, 0.52, 0.4, 0.3, 0.2, 0.1])
+    open_ = np.array([True] * 5 + [True] + [False] * 5)
+    can = np.array([True] * 5 + [False] + [True] * 5)  # the sixth is refused: no note either way
+    before = np.array([True, True, False, True, True, True, True, True, True, True, False])
+    none = np.zeros(11, dtype=bool)
+    assert open_part_threshold(prob, open_, can, before, none) == pytest.approx(0.5)
+    assert open_part_threshold(prob, open_, can, can, none) == pytest.approx(0.2)
+    assert open_part_threshold(prob, open_, can, none, none) == pytest.approx(0.95)
+    # a note the old rule still gives counts: the fourth (0.5) kept that way, 0.7 notes as many
+    assert open_part_threshold(prob, open_, can, before, np.arange(11) == 3) == pytest.approx(0.7)
+
+
 def test_a_leaning_safety_threshold_is_the_lowest_within_the_noise_of_the_best_f2() -> None:
     """F2 is flat near its best: the tiers that name the reporting point after the answer take the
     lowest threshold whose F2 is within one bootstrap standard error of the best, at or under the
@@ -1150,7 +1201,7 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder])
+@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder, parts_folder])
 def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
     """A model trained before a safety-route or chat-turns pass changed is stale, like one
     trained on another bank."""
@@ -1182,6 +1233,20 @@ def test_the_turns_passes_are_kept_out_of_the_bank(assistant) -> None:
     turns = load_bank(turns_folder(BANK), set(CORPUS.by_id), turns=True)
     assert sum(q.context is not None for q in turns) >= 100 and sum(q.after is not None for q in turns) >= 100
     assert not {q.pass_ for q in turns} & {q.pass_ for q in BANK_QUESTIONS}
+    assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
+
+
+def test_the_open_part_passes_hold_both_kinds_and_are_kept_out_of_the_bank(assistant) -> None:
+    """The open-part passes are answered questions with and without a matter the code leaves
+    open (a topic of `silent_topics.yaml`), no discrimination case among them, and train the
+    open-part model only: the shipped model has one, and none of their passes is searched."""
+    parts = load_bank(parts_folder(BANK), set(CORPUS.by_id))
+    topics = {t.id for t in CORPUS.silent_topics}
+    assert all(q.kind == "answer" and q.ids and q.safety is False for q in parts)
+    assert sum(q.topic in topics for q in parts) >= 200 and sum(q.topic is None for q in parts) >= 100
+    assert all(q.topic is None or q.topic in topics for q in parts)
+    assert not {q.pass_ for q in parts} & {q.pass_ for q in BANK_QUESTIONS}
+    assert assistant.retriever.model.open_part is not None
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
 
 

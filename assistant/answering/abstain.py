@@ -77,8 +77,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     point ("safety"); recognised only with the word model's second opinion, the reporting point
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
     the topic model is sure of it (an off-topic one too), and its pointer says where to look
-    instead; an answered question that is also partly about such a topic gets that pointer as a
-    note. A question whose blended safety score, below the route's, reaches the mention threshold
+    instead; an answered question that the open-part model finds also about such a topic gets
+    that pointer as a note. A question whose blended safety score, below the route's, reaches the mention threshold
     names the reporting point in case it is about unequal treatment after all (not a list). An
     answer in part whose open part the decision finds the more likely, with no provision the
     ranker finds more likely than not to answer, opens with its pointer. A
@@ -118,9 +118,15 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         if kind == "unrelated" and topic:
             return Verdict(True, [kind, f"silent:{topic.id}"], silent, mention=mention)
         return Verdict(True, [kind], mention=mention)
-    # answered, but as likely to be about the open topic as a refusal would need: say where
-    # that part is settled instead (a list too: "what are my rights if I fall ill?")
-    open_part = bool(topic) and d["out_of_scope"] >= answer_min
+    # answered, but also asking a matter the code leaves open, as the open-part model reads it,
+    # or as likely to be about the open topic as a refusal would need: say where that part is
+    # settled instead (a list too: "what are my rights if I fall ill?"). The second reading alone
+    # still notes a matter whose pointer cites the reporting point (an illness, a religion): a
+    # needless mention of it costs less than a missing one
+    part = None if labelled else findings.open_part
+    as_refusal = d["out_of_scope"] >= answer_min
+    open_part = bool(topic) and (as_refusal if part is None else
+                                 part >= thresholds["open_part_min"] or (as_refusal and topic.relates_reporting_point))
     # a follow-up's own model says whether it asks for a list or one point; a bank label wins
     wants_list = d["list"] > d["answer"] if findings.list_share is None or labelled else findings.list_share >= 0.5
     if wants_list:

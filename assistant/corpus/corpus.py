@@ -37,6 +37,11 @@ class SilentTopic:
     #: an origin, a language): its pointer names the reporting point and a refusal cites it
     ground: bool = False
 
+    @property
+    def relates_reporting_point(self) -> bool:
+        """Whether its pointer cites the reporting point among what the code does say nearby."""
+        return REPORTING_POINT in self.related
+
     def where(self, role: str, lang: str) -> str:
         """Where to look instead, in the asker's voice (a student's text when there is no other)."""
         return self.voices.get(role, {}).get(lang) or (self.where_nl if lang == "nl" else self.where_en)

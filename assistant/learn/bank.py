@@ -118,6 +118,13 @@ def lists_folder(folder: Path) -> Path:
     return folder / "lists"
 
 
+def parts_folder(folder: Path) -> Path:
+    """Where the passes live that train the open-part model only: questions the code answers,
+    each either also asking a matter the code leaves open (`topic`) or not, a share of open
+    matters that would tilt the answer decision if they joined the bank."""
+    return folder / "parts"
+
+
 def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False,
               turns: bool = False) -> list[BankQuestion]:
     """Every question of every pass file in `folder` (the pass is the file's name);
@@ -146,10 +153,11 @@ def _file_questions(path: Path, text: str, known: set[str] | None, safety_labels
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files and those of its route-only, chat-turn, short-message and
-    party-only passes: a learned model trained on other data is stale."""
+    """Hash of the bank's files and those of its route-only, chat-turn, short-message, list and
+    open-part passes: a learned model trained on other data is stale."""
     h = hashlib.sha256()
     for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder)),
-                 *bank_files(short_folder(folder)), *bank_files(lists_folder(folder))]:
+                 *bank_files(short_folder(folder)), *bank_files(lists_folder(folder)),
+                 *bank_files(parts_folder(folder))]:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -57,7 +57,7 @@ class Linear:
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 #: parts a model trained without chat turns, short-message passes or list questions does not have
-OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list")
+OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list", "open_part")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -91,6 +91,9 @@ class LearnedModel:
     #: whether a chat message read with the one before it asks for a whole list or one point,
     #: from both readings (binary; None: the decision's own list and answer shares decide)
     follow_up_list: Linear | None = None
+    #: whether an answered question also asks a matter the code leaves open, from the decision's
+    #: inputs and the topic model's confidence (binary; None: the decision's out-of-scope share says so)
+    open_part: Linear | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -116,6 +119,11 @@ class LearnedModel:
         """P(a follow-up read with the message before it asks for a whole list); None without
         that part."""
         return None if self.follow_up_list is None else float(self.follow_up_list.proba(list_in)[0])
+
+    def open_part_of(self, part_in: np.ndarray) -> float | None:
+        """P(a question also asks a matter the code leaves open), from `open_part_input`; None
+        without that part."""
+        return None if self.open_part is None else float(self.open_part.proba(part_in)[0])
 
     def follows(self, reading_in: np.ndarray) -> float | None:
         """P(the message is to be read with the one before it); None without a reading model."""

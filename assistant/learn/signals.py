@@ -221,6 +221,13 @@ def decide_input(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray, qve
     return np.concatenate([decide_meta(s, cls, rank_prob), qvecs], axis=1)
 
 
+def open_part_input(decide_in: np.ndarray, topic_prob: np.ndarray) -> np.ndarray:
+    """What the open-part model reads: the decision's inputs and how sure the topic model is of
+    its first two topics (a question that also asks an open matter names one of them clearly)."""
+    top2 = -np.sort(-topic_prob, axis=1)[:, :2]
+    return np.concatenate([decide_in, top2.astype(np.float32)], axis=1)
+
+
 def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
     """What the safety route reads: the decision's inputs and the ranker's probability for every
     provision, since which provisions a question is about tells a discrimination case from, say,

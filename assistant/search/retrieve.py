@@ -28,6 +28,7 @@ from assistant.learn.signals import (
     entries_from,
     fit_context,
     list_input,
+    open_part_input,
     question_signals,
     rank_features,
     reading_input,
@@ -142,6 +143,8 @@ class Findings:
     #: for a follow-up read with the message before it: P(it asks for a whole list rather than
     #: one point), which then decides between the two (None: the decision's own shares decide)
     list_share: float | None = None
+    #: P(the question, if answered, also asks a matter the code leaves open; None: no such model)
+    open_part: float | None = None
 
 
 @dataclass
@@ -215,15 +218,16 @@ class Retriever:
                 hits.append(Hit(pid, float(prob[0, i])))
                 if len(hits) == MAX_HITS:  # nothing reads further down the ranking
                     break
-        topic_prob = self.model.topic.proba(q)[0]
-        best = int(topic_prob.argmax())
-        topic = self.model.meta["topics"][best] if topic_prob[best] >= self.model.thresholds["topic_min"] else None
+        topic_prob = self.model.topic.proba(q)
+        best = int(topic_prob[0].argmax())
+        topic = self.model.meta["topics"][best] if topic_prob[0, best] >= self.model.thresholds["topic_min"] else None
         row = int(sig.nearest[0, 0])
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in))
+                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in),
+                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob)))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

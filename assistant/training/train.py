@@ -10,7 +10,9 @@ fold's models, and are scored by a safety model trained on the bank alone. Passe
 chats (`corpus/questions/turns/`) train the reading model only, each message read alone and with
 the one before it through the final models, and are scored pass by pass. Passes of short
 messages (`corpus/questions/short/`) train, with the bank's own short questions, the decision for
-messages of a few words, scored pass by pass beside the general decision. Deterministic: fixed
+messages of a few words, scored pass by pass beside the general decision. Passes of answered
+questions with and without a second part the code leaves open (`corpus/questions/parts/`) train
+the open-part model and, with their open parts, the topic model. Deterministic: fixed
 solver and seed, no shuffling, so the same bank and embedding model give the same arrays on the
 same BLAS kernel (on another, the vectors differ in the seventh decimal and the weights by up to
 2%).
@@ -36,6 +38,7 @@ from assistant.learn.bank import (
     joined,
     lists_folder,
     load_bank,
+    parts_folder,
     route_folder,
     short_folder,
     turns_folder,
@@ -50,6 +53,7 @@ from assistant.learn.signals import (
     entries_from,
     fit_context,
     list_input,
+    open_part_input,
     question_signals,
     rank_features,
     reading_input,
@@ -138,6 +142,9 @@ class Data(Questions):
     lists: Questions | None = None
     #: the vector of each answered follow-up's message alone (of the bank and of `lists`), by its text
     list_alone: dict[str, np.ndarray] | None = None
+    #: the passes of answered questions, with and without a matter the code leaves open, that
+    #: train the open-part model only
+    parts: Questions | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -161,7 +168,8 @@ def _readings(turns: list[BankQuestion]) -> tuple[list[BankQuestion], list[BankQ
 
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
             route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None,
-            short: list[BankQuestion] | None = None, lists: list[BankQuestion] | None = None) -> Data:
+            short: list[BankQuestion] | None = None, lists: list[BankQuestion] | None = None,
+            parts: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
@@ -176,7 +184,8 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
                 bank_vectors(corpus, bank, q.vecs), _questions(corpus, route, embeddings, terms) if route else None,
                 turns or None, readings,
                 _questions(corpus, short, embeddings, terms) if short else None,
-                _questions(corpus, lists, embeddings, terms) if lists else None, list_alone)  # type: ignore[arg-type]
+                _questions(corpus, lists, embeddings, terms) if lists else None, list_alone,
+                _questions(corpus, parts, embeddings, terms) if parts else None)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -190,7 +199,8 @@ WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9)
 
 
 def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03,
-          C_safety: float = 0.01, C_words: float = 4.0, C_reading: float = 0.1, log=print) -> tuple[LearnedModel, dict]:
+          C_safety: float = 0.01, C_words: float = 4.0, C_reading: float = 0.1, C_part: float = 0.01,
+          log=print) -> tuple[LearnedModel, dict]:
     """Fit every model; return it and the out-of-pass figures."""
     bank, corpus = data.bank, data.corpus
     n, n_prov = len(bank), len(corpus.provisions)
@@ -287,11 +297,25 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     oos = np.array([q.kind == "out_of_scope" and bool(q.topic) for q in bank])
     topics = sorted({q.topic for q in bank if q.kind == "out_of_scope" and q.topic})
     yt = np.array([topics.index(q.topic) if oos[i] else -1 for i, q in enumerate(bank)])
+    # the open parts of the open-part passes train it too: an open matter asked beside one the
+    # code answers; those passes are scored by topic models fitted without them
+    parts = data.parts.bank if data.parts else []
+    part_vecs = data.parts.vecs if data.parts else np.zeros((0, data.vecs.shape[1]), dtype=np.float32)
+    part_open = np.array([q.topic in topics for q in parts], dtype=bool)
+    yt_parts = np.array([topics.index(q.topic) if part_open[i] else -1 for i, q in enumerate(parts)], dtype=int)
+    part_pass = np.array([q.pass_ for q in parts])
+
+    def fit_topic(bank_rows: np.ndarray, part_rows: np.ndarray) -> Linear:
+        X = np.concatenate([data.vecs[bank_rows], part_vecs[part_rows]])
+        t_f, classes = _fit_linear(X, np.concatenate([yt[bank_rows], yt_parts[part_rows]]), C_cls, scale=False)
+        return _widen(t_f, classes, len(topics))
+
     topic_oof = np.zeros((n, len(topics)), dtype=np.float32)
     for f in np.unique(passes):
-        rows = oos & (passes != f)
-        t_f, classes = _fit_linear(data.vecs[rows], yt[rows], C_cls, scale=False)
-        topic_oof[passes == f] = _widen(t_f, classes, len(topics)).proba(data.vecs[passes == f])
+        topic_oof[passes == f] = fit_topic(oos & (passes != f), part_open).proba(data.vecs[passes == f])
+    part_topic_oof = np.zeros((len(parts), len(topics)), dtype=np.float32)
+    for g in np.unique(part_pass):
+        part_topic_oof[part_pass == g] = fit_topic(oos, part_open & (part_pass != g)).proba(part_vecs[part_pass == g])
 
     # 4. thresholds on the out-of-pass predictions
     # on the bank's questions only: the route passes are scored by another model (one trained
@@ -310,8 +334,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
     safety, _ = _fit_linear(np.concatenate([Xs[labelled], Xs_route]),
                             np.concatenate([ys[labelled], ys_route]).astype(int), C_safety, balanced=True)
-    topic, classes = _fit_linear(data.vecs[oos], yt[oos], C_cls, scale=False)
-    topic = _widen(topic, classes, len(topics))
+    topic = fit_topic(oos, part_open)
     word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
@@ -325,6 +348,14 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         thresholds |= reading_thresholds
         figures |= turn_figures
         log(f"choice of reading: {time.perf_counter() - t0:.1f} s")
+    open_part = None
+    if data.parts:
+        open_part, part_threshold, part_figures = fit_open_part(
+            data, Xd, decide_oof, (topic_oof, part_topic_oof), topics, ys & ~routed, (cls, ranker, decide),
+            thresholds, C_part)
+        thresholds["open_part_min"] = part_threshold
+        figures |= part_figures
+        log(f"open-part model: {time.perf_counter() - t0:.1f} s")
     party, party_figures = fit_party(data, C_cls)
     phase, phase_figures = fit_phase(data, C_cls)
     follow_up_list, follow_up_figures = fit_follow_up_list(data, C_cls)
@@ -343,7 +374,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party, safety_short, phase, follow_up_list), figures)
+                         decide_short, party, safety_short, phase, follow_up_list, open_part), figures)
 
 
 def _is_list(q: BankQuestion) -> bool:
@@ -458,6 +489,74 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
             "common_accuracy": float((common[pick] == y[pick]).mean())}
     m, _ = _fit_linear(X, y, C, scale=False)
     return m, figures
+
+
+def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, noted_before: np.ndarray,
+                        kept: np.ndarray) -> float:
+    """The highest threshold of the grid at which as many of the open questions that can get a
+    note (`open_ & can`) get one as under the rule it replaces (`noted_before`), counting the
+    notes that rule still gives (`kept`): as many right notes as before, and the fewest wrong
+    ones. The grid's lowest when none does."""
+    grid = np.linspace(0.05, 0.95, 19)
+    before = (noted_before & can & open_).sum()
+    return float(max((t for t in grid if (can & ((prob >= t) | kept) & open_).sum() >= before), default=grid[0]))
+
+
+def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof: tuple[np.ndarray, np.ndarray],
+                  topics: list[str], safety_left: np.ndarray, final: tuple[Linear, Linear, Linear],
+                  thresholds: dict[str, float], C: float) -> tuple[Linear, float, dict]:
+    """Whether a question the decision answers also asks a matter the code leaves open, from the
+    decision's inputs: fitted on the bank's answered questions (no) and out-of-scope ones (yes),
+    and on the open-part passes (yes where a line names the open part's topic). Those passes are
+    read through the final models, as a question nobody wrote into the bank would be. The
+    threshold (`open_part_threshold`) is chosen out of pass among the questions that can get a
+    note: those the decision answers and whose topic the topic model is sure of. The rule it
+    replaces notes them when the decision's out-of-scope share reaches the answer threshold.
+    `safety_left`: the bank's discrimination situations the safety route leaves (out of pass).
+    Inputs: `open_part_input` (the decision's inputs and the topic model's confidence)."""
+    cls, ranker, decide = final
+    assert data.parts is not None
+    parts = data.parts
+    s = question_signals(parts.vecs, data.entries, data.bank_vectors, parts.bm25, parts.n_words)
+    c = cls.proba(parts.vecs)
+    Xp = decide_input(s, c, ranker.proba(rank_features(s, c, *parts.context)), parts.vecs)
+    kinds = np.array([q.kind for q in data.bank])
+    rows = np.isin(kinds, [*ANSWERED, "out_of_scope"])
+    decision = np.concatenate([decide_oof[rows], decide.proba(Xp)])
+    topic_prob = np.concatenate([topic_oof[0][rows], topic_oof[1]])
+    X = open_part_input(np.concatenate([Xd[rows], Xp]), topic_prob)
+    y = np.concatenate([kinds[rows] == "out_of_scope", [bool(q.topic) for q in parts.bank]])
+    names = np.array([*(q.pass_ for q, keep in zip(data.bank, rows, strict=True) if keep),
+                      *(q.pass_ for q in parts.bank)])
+    oof = np.zeros(len(y))
+    for p in np.unique(names):
+        fit, _ = _fit_linear(X[names != p], y[names != p].astype(int), C, balanced=True)
+        oof[names == p] = fit.proba(X[names == p])
+    can = ~_abstains(decision, thresholds["answer_min"]) & (topic_prob.max(axis=1) >= thresholds["topic_min"])
+    old = can & (decision[:, KINDS.index("out_of_scope")] >= thresholds["answer_min"])
+
+    def f1(noted: np.ndarray, scope: np.ndarray) -> float:
+        hit = (noted & scope & y).sum()
+        return float(2 * hit / max(1, (noted & scope).sum() + (can & scope & y).sum()))
+
+    # the old rule still notes a matter whose pointer cites the reporting point (abstain.decide)
+    relates = {t.id for t in data.corpus.silent_topics if t.relates_reporting_point}
+    carries = np.array([topics[i] in relates for i in topic_prob.argmax(axis=1)])
+    left = np.concatenate([safety_left[rows], np.zeros(len(parts.bank), dtype=bool)])
+    t = open_part_threshold(oof, y, can, old, old & carries)
+    new = can & ((oof >= t) | (old & carries))
+    in_parts = np.isin(names, [q.pass_ for q in parts.bank])
+    figures = {}
+    for name, pick in (("bank", ~in_parts), ("open-part passes", in_parts)):
+        figures[f"{name} (open part)"] = {
+            "n": int((pick & can).sum()), "n_open": int((pick & can & y).sum()),
+            "noted_open_old": int((pick & old & y).sum()), "noted_open": int((pick & new & y).sum()),
+            "noted_answered_old": int((pick & old & ~y).sum()), "noted_answered": int((pick & new & ~y).sum()),
+            "f1_old": f1(old, pick), "f1": f1(new, pick),
+            "reporting_point_noted_old": int((pick & old & left & carries).sum()),
+            "reporting_point_noted": int((pick & new & left & carries).sum())}
+    model, _ = _fit_linear(X, y.astype(int), C, balanced=True)
+    return model, float(t), figures
 
 
 def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
@@ -858,14 +957,15 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     turns = load_bank(turns_folder(bank_dir), set(corpus.by_id), turns=True)
     short = load_bank(short_folder(bank_dir), set(corpus.by_id))
     lists = load_bank(lists_folder(bank_dir), set(corpus.by_id))
+    parts = load_bank(parts_folder(bank_dir), set(corpus.by_id))
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
         f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
         f"{len(short)} short messages for the short-message decision, {len(lists)} list questions for the "
-        "choices of party and phase")
+        f"choices of party and phase, {len(parts)} answered questions for the open-part model")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings, route, turns, short, lists)
+        data = prepare(corpus, bank, embeddings, route, turns, short, lists, parts)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -913,6 +1013,20 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "other passes (`common_accuracy`). `list_recall`: list requests answered as lists; "
          "`point_recall`: one-point follow-ups answered as one point.",
          ("follow_up_accuracy", "list_recall", "point_recall", "common_accuracy"), ("n_lists", "n")),
+        ("noted_open",
+         "Notes for an open part: the questions the decision answers (out of pass) and whose topic the "
+         "topic model is sure of, which are the ones that can get a note saying where the open matter "
+         "is settled. `n_open`: of them, those that ask a matter the code leaves open (the bank's "
+         "out-of-scope questions; the open-part passes' lines with a topic); `noted_open`: those noted "
+         "by the open-part model, each pass scored by a model fitted on the other passes; "
+         "`noted_answered`: the others noted; `*_old`: the same with the note given when the "
+         "decision's out-of-scope share reaches the answer threshold. The threshold `open_part_min` "
+         "was chosen on these predictions: the highest that notes as many open questions as that rule, "
+         "which still notes a matter whose pointer cites the reporting point. "
+         "`reporting_point_noted`: discrimination situations the safety route leaves, noted with such "
+         "a matter.",
+         ("f1", "f1_old"), ("n", "n_open", "noted_open", "noted_open_old", "noted_answered", "noted_answered_old",
+                            "reporting_point_noted", "reporting_point_noted_old")),
         ("general_abstention_accuracy",
          f"Decision for short messages (at most {SHORT_WORDS} words): the bank's short questions and each "
          "pass of `corpus/questions/short/`, scored by a short-message decision fitted on the other "
