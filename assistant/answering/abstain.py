@@ -78,8 +78,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     follows what the ranker found ("safety_also"). An abstention names the out-of-scope topic when
     the topic model is sure of it (an off-topic one too), and its pointer says where to look
     instead; an answered question that the open-part model finds also about such a topic gets
-    that pointer as a note. A question whose blended safety score, below the route's, reaches the mention threshold
-    names the reporting point in case it is about unequal treatment after all (not a list). An
+    that pointer as a note. A question whose blended safety score, below the route's, reaches
+    the mention threshold names the reporting point in case it is about unequal treatment after
+    all (not a list). An
     answer in part whose open part the decision finds the more likely, with no provision the
     ranker finds more likely than not to answer, opens with its pointer. A
     question the bank holds (nearly) word for word is decided by its label. Whether an answered
@@ -120,9 +121,9 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
         return Verdict(True, [kind], mention=mention)
     # answered, but also asking a matter the code leaves open, as the open-part model reads it,
     # or as likely to be about the open topic as a refusal would need: say where that part is
-    # settled instead (a list too: "what are my rights if I fall ill?"). The second reading alone
-    # still notes a matter whose pointer cites the reporting point (an illness, a religion): a
-    # needless mention of it costs less than a missing one
+    # settled instead (a list too: "what are my rights if I fall ill?"). The out-of-scope share
+    # alone still notes a matter whose pointer cites the reporting point (an illness, a
+    # religion): a needless mention of it costs less than a missing one
     part = None if labelled else findings.open_part
     as_refusal = d["out_of_scope"] >= answer_min
     open_part = bool(topic) and (as_refusal if part is None else

@@ -56,7 +56,8 @@ class Linear:
 #: the arrays of a `Linear`, as saved
 LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
-#: parts a model trained without chat turns, short-message passes or list questions does not have
+#: parts a model trained without chat turns, short-message passes, list questions or open-part
+#: passes does not have
 OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list", "open_part")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
