@@ -517,9 +517,7 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     cls, ranker, decide = final
     assert data.parts is not None
     parts = data.parts
-    s = question_signals(parts.vecs, data.entries, data.bank_vectors, parts.bm25, parts.n_words)
-    c = cls.proba(parts.vecs)
-    Xp = decide_input(s, c, ranker.proba(rank_features(s, c, *parts.context)), parts.vecs)
+    Xp, _ = read_through(data, parts, cls, ranker)
     kinds = np.array([q.kind for q in data.bank])
     rows = np.isin(kinds, [*ANSWERED, "out_of_scope"])
     decision = np.concatenate([decide_oof[rows], decide.proba(Xp)])
@@ -559,15 +557,20 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     return model, float(t), figures
 
 
+def read_through(data: Data, qs: Questions, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
+    """The decision's input and the ranker's probabilities for questions of a side folder, read
+    through the final models and the whole bank, as a question nobody wrote into the bank is."""
+    s = question_signals(qs.vecs, data.entries, data.bank_vectors, qs.bm25, qs.n_words)
+    c = cls.proba(qs.vecs)
+    p = ranker.proba(rank_features(s, c, *qs.context))
+    return decide_input(s, c, p, qs.vecs), p
+
+
 def short_inputs(data: Data, cls: Linear, ranker: Linear) -> tuple[np.ndarray, np.ndarray]:
     """The decision's input and the ranker's probabilities for every line of the short-message
     passes, read through the final models, which never saw them."""
     assert data.short is not None
-    sh = data.short
-    s = question_signals(sh.vecs, data.entries, data.bank_vectors, sh.bm25, sh.n_words)
-    c = cls.proba(sh.vecs)
-    p = ranker.proba(rank_features(s, c, *sh.context))
-    return decide_input(s, c, p, sh.vecs), p
+    return read_through(data, data.short, cls, ranker)
 
 
 def _short_rows(bank: list[BankQuestion]) -> np.ndarray:
