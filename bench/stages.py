@@ -81,10 +81,11 @@ def instrument(a: Any, st: Stages) -> None:
     st.wrap(r, "lexical_scores", "examine.bm25")
     for part in ("cls", "ranker", "decide", "topic"):
         st.wrap(getattr(m, part), "proba", f"model.{part}.proba")
-    for name in ("decision", "safety_score", "party_of", "phase_of"):
+    for name in ("decision", "safety_score", "party_of", "phase_of", "topic_proba"):
         st.wrap(m, name, f"model.{name}")
-    if m.safety_words is not None:
-        st.wrap(m.safety_words, "proba", "model.safety_words.proba")
+    for words in ("safety_words", "topic_words"):
+        if getattr(m, words, None) is not None:
+            st.wrap(getattr(m, words), "proba", f"model.{words}.proba")
     bank, entries = r._bank, r._entries
     for name in ("similarities", "best_per_provision", "best_per_kind"):
         st.wrap(bank, name, f"signals.bank.{name}")

@@ -15,7 +15,7 @@ import numpy as np
 
 from assistant.domain import AUDIENCES, LIST_PHASES
 from assistant.errors import IndexBuildError
-from assistant.learn.words import WordModel
+from assistant.learn.words import WordClasses, WordModel
 
 
 class SafetyScore(NamedTuple):
@@ -95,6 +95,9 @@ class LearnedModel:
     #: whether an answered question also asks a matter the code leaves open, from the decision's
     #: inputs and the topic model's confidence (binary; None: the decision's out-of-scope share says so)
     open_part: Linear | None = None
+    #: the out-of-scope topic from the question's words, blended with `topic` as training
+    #: weighted them (`thresholds["topic_word_weight"]`; None: the vector's model alone)
+    topic_words: WordClasses | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -130,6 +133,15 @@ class LearnedModel:
         """P(the message is to be read with the one before it); None without a reading model."""
         return None if self.reading is None else float(self.reading.proba(reading_in)[0])
 
+    def topic_proba(self, qvec: np.ndarray, text: str) -> np.ndarray:
+        """(1, topics) probabilities of each out-of-scope topic: the vector's model, blended
+        with the word model, which keeps a clause that asks an open matter beside another."""
+        p = self.topic.proba(qvec)
+        w = self.thresholds.get("topic_word_weight", 0.0)
+        if not w or self.topic_words is None:
+            return p
+        return ((1.0 - w) * p + w * self.topic_words.proba([text])).astype(np.float32)
+
     def safety_score(self, safety_in: np.ndarray, text: str, n_words: int) -> SafetyScore:
         """P(safety question) by the safety model alone, and blended with the word model as
         training weighted them, with the thresholds that go with them: a short message is scored
@@ -154,6 +166,8 @@ class LearnedModel:
         if self.safety_words is not None:
             arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
             arrays["safety_words.bias"] = np.array(self.safety_words.bias)
+        if self.topic_words is not None:
+            arrays |= {f"topic_words.{name}": getattr(self.topic_words, name) for name in (*WORD_ARRAYS, "bias")}
         arrays["meta"] = np.array(json.dumps({"thresholds": self.thresholds, **self.meta}, sort_keys=True))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -175,10 +189,12 @@ class LearnedModel:
                 words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
                          if "safety_words.terms" in data.files else None)
                 optional = {part: linear(part) if f"{part}.W" in data.files else None for part in OPTIONAL_PARTS}
+                topic_words = (WordClasses(*(data[f"topic_words.{n}"] for n in (*WORD_ARRAYS, "bias")))
+                               if "topic_words.terms" in data.files else None)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional)
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional, topic_words=topic_words)
 
     def fits(self, expected: dict) -> bool:
         """Whether the model was trained on the data, corpus and embedding model `expected` names."""

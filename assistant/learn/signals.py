@@ -267,7 +267,8 @@ def reading_input(alone: np.ndarray, joined: np.ndarray, prob_alone: np.ndarray,
 FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
                                 "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier",
                                 "safety and decision: short messages by models of their own",
-                                "reading:", READING_META, "+decision of both readings, rank and vector cosines, lexicon opening")).encode()).hexdigest()[:12]
+                                "reading:", READING_META, "+decision of both readings, rank and vector cosines, lexicon opening",
+                                "topic: vector, blended with 1-2 grams")).encode()).hexdigest()[:12]
 
 
 def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:

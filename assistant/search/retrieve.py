@@ -218,7 +218,7 @@ class Retriever:
                 hits.append(Hit(pid, float(prob[0, i])))
                 if len(hits) == MAX_HITS:  # nothing reads further down the ranking
                     break
-        topic_prob = self.model.topic.proba(q)
+        topic_prob = self.model.topic_proba(q, query)
         best = int(topic_prob[0].argmax())
         topic = self.model.meta["topics"][best] if topic_prob[0, best] >= self.model.thresholds["topic_min"] else None
         row = int(sig.nearest[0, 0])

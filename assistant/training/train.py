@@ -60,7 +60,7 @@ from assistant.learn.signals import (
     reading_part,
     safety_input,
 )
-from assistant.learn.words import WordModel, fit_words
+from assistant.learn.words import WordClasses, WordModel, fit_word_classes, fit_words
 from assistant.search.embeddings import embed_queries
 from assistant.search.retrieve import TermScores, question_track
 from assistant.text.tokens import analyze, word_count, words
@@ -196,11 +196,13 @@ def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
 
 #: weights of the word model in the safety score that training chooses from (0: the safety model alone)
 WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9)
+#: weights of the word model in the topic probabilities that training chooses from (0: the vector's model alone)
+TOPIC_WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 0.9)
 
 
 def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float = 0.03,
           C_safety: float = 0.01, C_words: float = 4.0, C_reading: float = 0.1, C_part: float = 0.01,
-          log=print) -> tuple[LearnedModel, dict]:
+          C_topic_words: float = 30.0, log=print) -> tuple[LearnedModel, dict]:
     """Fit every model; return it and the out-of-pass figures."""
     bank, corpus = data.bank, data.corpus
     n, n_prov = len(bank), len(corpus.provisions)
@@ -310,18 +312,40 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         t_f, classes = _fit_linear(X, np.concatenate([yt[bank_rows], yt_parts[part_rows]]), C_cls, scale=False)
         return _widen(t_f, classes, len(topics))
 
-    topic_oof = np.zeros((n, len(topics)), dtype=np.float32)
+    part_texts = [q.query for q in parts]
+
+    def fit_topic_words(bank_rows: np.ndarray, part_rows: np.ndarray) -> WordClasses:
+        pick = [texts[i] for i in np.flatnonzero(bank_rows)] + [part_texts[i] for i in np.flatnonzero(part_rows)]
+        return fit_word_classes(pick, np.concatenate([yt[bank_rows], yt_parts[part_rows]]), len(topics),
+                                C_topic_words, SEED)
+
+    vector_oof = np.zeros((n, len(topics)), dtype=np.float32)
+    words_topic_oof = np.zeros((n, len(topics)))
     for f in np.unique(passes):
-        topic_oof[passes == f] = fit_topic(oos & (passes != f), part_open).proba(data.vecs[passes == f])
-    part_topic_oof = np.zeros((len(parts), len(topics)), dtype=np.float32)
+        rows = passes == f
+        vector_oof[rows] = fit_topic(oos & ~rows, part_open).proba(data.vecs[rows])
+        words_topic_oof[rows] = fit_topic_words(oos & ~rows, part_open).proba([texts[i] for i in np.flatnonzero(rows)])
+    part_vector_oof = np.zeros((len(parts), len(topics)), dtype=np.float32)
+    part_words_oof = np.zeros((len(parts), len(topics)))
     for g in np.unique(part_pass):
-        part_topic_oof[part_pass == g] = fit_topic(oos, part_open & (part_pass != g)).proba(part_vecs[part_pass == g])
+        rows = part_pass == g
+        part_vector_oof[rows] = fit_topic(oos, part_open & ~rows).proba(part_vecs[rows])
+        part_words_oof[rows] = fit_topic_words(oos, part_open & ~rows).proba(
+            [part_texts[i] for i in np.flatnonzero(rows)])
+    topic_word_weight, topic_figures = choose_topic_word_weight(
+        (vector_oof[oos], part_vector_oof[part_open]), (words_topic_oof[oos], part_words_oof[part_open]),
+        (yt[oos], yt_parts[part_open]))
+    topic_oof = ((1 - topic_word_weight) * vector_oof + topic_word_weight * words_topic_oof).astype(np.float32)
+    part_topic_oof = ((1 - topic_word_weight) * part_vector_oof
+                      + topic_word_weight * part_words_oof).astype(np.float32)
+    log(f"topic, out of pass: {time.perf_counter() - t0:.1f} s")
 
     # 4. thresholds on the out-of-pass predictions
     # on the bank's questions only: the route passes are scored by another model (one trained
     # without them) and are mostly safety cases by design, which would tilt the F2 balance
     thresholds = choose_thresholds(rank_oof, gold, answered, decide_oof, safety_oof, ys, labelled)
     thresholds["topic_min"] = topic_threshold(topic_oof[oos], yt[oos])
+    thresholds["topic_word_weight"] = float(topic_word_weight)
     thresholds["safety_word_weight"] = float(word_weight)
     thresholds["safety_words_min"] = f2_threshold(blend_oof, ys, labelled, lean=True)
     routed = routes(safety_oof, blend_oof, thresholds)
@@ -335,10 +359,12 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     safety, _ = _fit_linear(np.concatenate([Xs[labelled], Xs_route]),
                             np.concatenate([ys[labelled], ys_route]).astype(int), C_safety, balanced=True)
     topic = fit_topic(oos, part_open)
+    topic_words = fit_topic_words(oos, part_open)
     word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
     figures["mention"] = mention_figures(blend_oof, ys, left, thresholds["safety_mention_min"])
+    figures |= topic_figures
     if route:
         figures |= route_figures(route.bank, routes(route_oof, route_blend, thresholds))
     reading = None
@@ -374,7 +400,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party, safety_short, phase, follow_up_list, open_part), figures)
+                         decide_short, party, safety_short, phase, follow_up_list, open_part, topic_words), figures)
 
 
 def _is_list(q: BankQuestion) -> bool:
@@ -491,15 +517,18 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
     return m, figures
 
 
-def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, noted_before: np.ndarray,
-                        kept: np.ndarray) -> float:
-    """The highest threshold of the grid at which as many of the open questions that can get a
-    note (`open_ & can`) get one as under the rule it replaces (`noted_before`), counting the
-    notes that rule still gives (`kept`): as many right notes as before, and the fewest wrong
-    ones. The grid's lowest when none does."""
+def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, kept: np.ndarray) -> float:
+    """The threshold of the grid with the best F1 of the notes among the questions that can get
+    one (`can`), counting the notes the old rule still gives (`kept`): a note missing from an
+    open question and one on a question that asks nothing open weigh alike. The higher on a tie."""
     grid = np.linspace(0.05, 0.95, 19)
-    before = (noted_before & can & open_).sum()
-    return float(max((t for t in grid if (can & ((prob >= t) | kept) & open_).sum() >= before), default=grid[0]))
+    n_open = (can & open_).sum()
+
+    def f1(t: float) -> float:
+        noted = can & ((prob >= t) | kept)
+        return float(2 * (noted & open_).sum() / max(1, noted.sum() + n_open))
+
+    return float(max(grid, key=lambda t: (f1(t), t)))
 
 
 def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof: tuple[np.ndarray, np.ndarray],
@@ -511,7 +540,7 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     read through the final models, as a question nobody wrote into the bank would be. The
     threshold (`open_part_threshold`) is chosen out of pass among the questions that can get a
     note: those the decision answers and whose topic the topic model is sure of. The rule it
-    replaces notes them when the decision's out-of-scope share reaches the answer threshold.
+    replaces noted them when the decision's out-of-scope share reached the answer threshold.
     `safety_left`: the bank's discrimination situations the safety route leaves (out of pass).
     Inputs: `open_part_input` (the decision's inputs and the topic model's confidence)."""
     cls, ranker, decide = final
@@ -541,7 +570,7 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     relates = {t.id for t in data.corpus.silent_topics if t.relates_reporting_point}
     carries = np.array([topics[i] in relates for i in topic_prob.argmax(axis=1)])
     left = np.concatenate([safety_left[rows], np.zeros(len(parts.bank), dtype=bool)])
-    t = open_part_threshold(oof, y, can, old, old & carries)
+    t = open_part_threshold(oof, y, can, old & carries)
     new = can & ((oof >= t) | (old & carries))
     in_parts = np.isin(names, [q.pass_ for q in parts.bank])
     figures = {}
@@ -791,6 +820,24 @@ def _widen(lin: Linear, classes: np.ndarray, n: int) -> Linear:
     return Linear(W, b, lin.mean, lin.scale)
 
 
+def choose_topic_word_weight(vector: tuple[np.ndarray, ...], words_: tuple[np.ndarray, ...],
+                             truth: tuple[np.ndarray, ...]) -> tuple[float, dict]:
+    """The word model's share of the topic probabilities: the weight of `TOPIC_WORD_WEIGHTS`
+    that names the right topic most often out of pass, over the bank's out-of-scope questions
+    and the open parts of the open-part passes together (the lower weight on a tie). Each tuple
+    holds (bank, open-part passes); the figures give each group's accuracy with the vector's
+    model alone and blended."""
+    def right(w: float, group: int) -> np.ndarray:
+        return ((1 - w) * vector[group] + w * words_[group]).argmax(axis=1) == truth[group]
+
+    groups = range(len(truth))
+    weight = max(TOPIC_WORD_WEIGHTS, key=lambda w: (sum(int(right(w, g).sum()) for g in groups), -w))
+    names = ("bank", "open-part passes")
+    figures = {f"{names[g]} (topic)": {"n": int(len(truth[g])), "right_vector": int(right(0.0, g).sum()),
+                                       "right": int(right(weight, g).sum())} for g in groups}
+    return weight, figures
+
+
 def topic_threshold(prob: np.ndarray, truth: np.ndarray, precision: float = 0.9) -> float:
     """The lowest confidence at which the named topic is right `precision` of the time, out of
     pass: below it an abstention points to no topic rather than to a wrong one."""
@@ -1016,6 +1063,14 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "other passes (`common_accuracy`). `list_recall`: list requests answered as lists; "
          "`point_recall`: one-point follow-ups answered as one point.",
          ("follow_up_accuracy", "list_recall", "point_recall", "common_accuracy"), ("n_lists", "n")),
+        ("right_vector",
+         "Topic of a matter the code leaves open: the bank's out-of-scope questions, each pass scored by "
+         "topic models fitted on the other passes, and the open parts of the open-part passes, each "
+         "scored by models fitted without its pass. `right_vector`: the right topic first by the model "
+         "over the question's vector alone; `right`: blended with the model over its words and word "
+         "pairs at `topic_word_weight`, the weight that names the most right topics here. The "
+         "threshold `topic_min` was chosen on the blend.",
+         (), ("n", "right_vector", "right")),
         ("noted_open",
          "Notes for an open part: the questions the decision answers (out of pass) and whose topic the "
          "topic model is sure of, which are the ones that can get a note saying where the open matter "
@@ -1024,8 +1079,8 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "by the open-part model, each pass scored by a model fitted on the other passes; "
          "`noted_answered`: the others noted; `*_old`: the same with the note given when the "
          "decision's out-of-scope share reaches the answer threshold. The threshold `open_part_min` "
-         "was chosen on these predictions: the highest that notes as many open questions as that rule, "
-         "which still notes a matter whose pointer cites the reporting point. "
+         "was chosen on these predictions: the best F1 of the notes, counting those of that rule, which "
+         "still notes a matter whose pointer cites the reporting point. "
          "`reporting_point_noted`: discrimination situations the safety route leaves, noted with such "
          "a matter.",
          ("f1", "f1_old"), ("n", "n_open", "noted_open", "noted_open_old", "noted_answered", "noted_answered_old",
