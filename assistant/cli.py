@@ -53,27 +53,15 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         return 1 if left else 0
     if args.action == "check":
         from assistant.answering.abstain import injection_misfires
-        from assistant.learn.bank import (
-            lists_folder,
-            load_bank,
-            parts_folder,
-            route_folder,
-            short_folder,
-            turns_folder,
-        )
+        from assistant.learn.bank import load_passes
 
-        bank = load_bank(corpus.files.bank, set(corpus.by_id))
-        route = load_bank(route_folder(corpus.files.bank), set(corpus.by_id), safety_labels=True)
-        turns = load_bank(turns_folder(corpus.files.bank), set(corpus.by_id), turns=True)
-        short = load_bank(short_folder(corpus.files.bank), set(corpus.by_id))
-        lists = load_bank(lists_folder(corpus.files.bank), set(corpus.by_id))
-        parts = load_bank(parts_folder(corpus.files.bank), set(corpus.by_id))
-        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in bank + short + lists])
+        ps = load_passes(corpus.files.bank, set(corpus.by_id))
+        problems = corpus.problems() + injection_misfires([(q.text, q.answered) for q in ps.bank + ps.short + ps.lists])
         for line in problems:
             print(line, file=sys.stderr)
-        print(f"{len(corpus.provisions)} provisions, {len(bank)} bank questions, "
-              f"{len(route)} safety-route questions, {len(turns)} chat turns, {len(short)} short messages, "
-              f"{len(lists)} party-only list questions, {len(parts)} open-part questions, "
+        print(f"{len(corpus.provisions)} provisions, {len(ps.bank)} bank questions, "
+              f"{len(ps.route)} safety-route questions, {len(ps.turns)} chat turns, {len(ps.short)} short messages, "
+              f"{len(ps.lists)} party-only list questions, {len(ps.parts)} open-part questions, "
               f"{len(problems)} problems")
         return 1 if problems else 0
     if args.id not in corpus.by_id:

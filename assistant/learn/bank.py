@@ -152,6 +152,25 @@ def _file_questions(path: Path, text: str, known: set[str] | None, safety_labels
             for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
+@dataclass(frozen=True)
+class Passes:
+    """The bank and the passes of each side folder, each list read with its folder's checks."""
+
+    bank: list[BankQuestion]
+    route: list[BankQuestion]
+    turns: list[BankQuestion]
+    short: list[BankQuestion]
+    lists: list[BankQuestion]
+    parts: list[BankQuestion]
+
+
+def load_passes(folder: Path, known: set[str] | None = None) -> Passes:
+    """Every question of the bank in `folder` and of its side folders (`*_folder`)."""
+    return Passes(load_bank(folder, known), load_bank(route_folder(folder), known, safety_labels=True),
+                  load_bank(turns_folder(folder), known, turns=True), load_bank(short_folder(folder), known),
+                  load_bank(lists_folder(folder), known), load_bank(parts_folder(folder), known))
+
+
 def bank_hash(folder: Path) -> str:
     """Hash of the bank's files and those of its route-only, chat-turn, short-message, list and
     open-part passes: a learned model trained on other data is stale."""

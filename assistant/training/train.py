@@ -36,12 +36,7 @@ from assistant.learn.bank import (
     KINDS,
     BankQuestion,
     joined,
-    lists_folder,
-    load_bank,
-    parts_folder,
-    route_folder,
-    short_folder,
-    turns_folder,
+    load_passes,
 )
 from assistant.learn.model import LearnedModel, Linear
 from assistant.learn.signals import (
@@ -1002,12 +997,8 @@ TRAINING_THREADS = 2
 
 def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=print) -> tuple[LearnedModel, dict]:
     """Load the bank, train, and stamp the model with what it was trained on."""
-    bank = load_bank(bank_dir, set(corpus.by_id))
-    route = load_bank(route_folder(bank_dir), set(corpus.by_id), safety_labels=True)
-    turns = load_bank(turns_folder(bank_dir), set(corpus.by_id), turns=True)
-    short = load_bank(short_folder(bank_dir), set(corpus.by_id))
-    lists = load_bank(lists_folder(bank_dir), set(corpus.by_id))
-    parts = load_bank(parts_folder(bank_dir), set(corpus.by_id))
+    ps = load_passes(bank_dir, set(corpus.by_id))
+    bank, route, turns, short, lists, parts = ps.bank, ps.route, ps.turns, ps.short, ps.lists, ps.parts
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
         f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
         f"{len(short)} short messages for the short-message decision, {len(lists)} list questions for the "
