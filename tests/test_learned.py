@@ -1378,11 +1378,12 @@ def test_the_topic_blends_the_word_model_at_its_weight_and_survives_saving(tmp_p
         shipped.thresholds["topic_word_weight"] = weight
         shipped.save(tmp_path / "m.npz")
         for m in (shipped, LearnedModel.load(tmp_path / "m.npz")):
-            p = m.topic_proba(q, "mag ik stage lopen")
+            p, words = m.topic_proba(q, "mag ik stage lopen")
             assert p.shape == (1, n_topics) and np.isclose(p.sum(), 1.0, atol=1e-5)
-            assert int(p[0].argmax()) == expected
+            assert int(p[0].argmax()) == expected and int(words[0].argmax()) == other
     shipped.topic_words = None
-    assert np.allclose(shipped.topic_proba(q, "stage"), shipped.topic.proba(q))
+    blend, words = shipped.topic_proba(q, "stage")
+    assert np.allclose(blend, shipped.topic.proba(q)) and np.allclose(words, blend)
 
 
 def test_the_party_and_phase_models_survive_saving(tmp_path) -> None:

@@ -133,14 +133,16 @@ class LearnedModel:
         """P(the message is to be read with the one before it); None without a reading model."""
         return None if self.reading is None else float(self.reading.proba(reading_in)[0])
 
-    def topic_proba(self, qvec: np.ndarray, text: str) -> np.ndarray:
-        """(1, topics) probabilities of each out-of-scope topic: the vector's model, blended
-        with the word model, which keeps a clause that asks an open matter beside another."""
+    def topic_proba(self, qvec: np.ndarray, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(1, topics) probabilities of each out-of-scope topic twice: the vector's model blended
+        with the word model, which keeps a clause that asks an open matter beside another, and
+        the word model's own (the vector's without a word model), which the open-part model reads."""
         p = self.topic.proba(qvec)
+        if self.topic_words is None:
+            return p, p
+        words = self.topic_words.proba([text]).astype(np.float32)
         w = self.thresholds.get("topic_word_weight", 0.0)
-        if not w or self.topic_words is None:
-            return p
-        return ((1.0 - w) * p + w * self.topic_words.proba([text])).astype(np.float32)
+        return ((1.0 - w) * p + w * words).astype(np.float32), words
 
     def safety_score(self, safety_in: np.ndarray, text: str, n_words: int) -> SafetyScore:
         """P(safety question) by the safety model alone, and blended with the word model as

@@ -221,11 +221,13 @@ def decide_input(s: QuestionSignals, cls: np.ndarray, rank_prob: np.ndarray, qve
     return np.concatenate([decide_meta(s, cls, rank_prob), qvecs], axis=1)
 
 
-def open_part_input(decide_in: np.ndarray, topic_prob: np.ndarray) -> np.ndarray:
-    """What the open-part model reads: the decision's inputs and how sure the topic model is of
-    its first two topics (a question that also asks an open matter names one of them clearly)."""
+def open_part_input(decide_in: np.ndarray, topic_prob: np.ndarray, word_prob: np.ndarray) -> np.ndarray:
+    """What the open-part model reads: the decision's inputs, how sure the topic model is of its
+    first two topics (a question that also asks an open matter names one of them clearly) and how
+    sure its word model alone is of its first (a short clause can name the matter in a word)."""
     top2 = -np.sort(-topic_prob, axis=1)[:, :2]
-    return np.concatenate([decide_in, top2.astype(np.float32)], axis=1)
+    return np.concatenate([decide_in, top2.astype(np.float32),
+                           word_prob.max(axis=1, keepdims=True).astype(np.float32)], axis=1)
 
 
 def safety_input(decide_in: np.ndarray, rank_prob: np.ndarray) -> np.ndarray:
@@ -268,7 +270,7 @@ FEATURES = hashlib.sha256(repr((RANK_FEATURES, DECIDE_META, "decide: meta+qvec",
                                 "safety: meta+qvec+rank_prob", "safety words: 1-2 grams, second tier",
                                 "safety and decision: short messages by models of their own",
                                 "reading:", READING_META, "+decision of both readings, rank and vector cosines, lexicon opening",
-                                "topic: vector, blended with 1-2 grams")).encode()).hexdigest()[:12]
+                                "topic: vector, blended with 1-2 grams", "open part: +top word-model topic")).encode()).hexdigest()[:12]
 
 
 def entries_from(corpus: Corpus, vecs: np.ndarray, pids: list[str], fields: list[str]) -> Entries:

@@ -218,7 +218,7 @@ class Retriever:
                 hits.append(Hit(pid, float(prob[0, i])))
                 if len(hits) == MAX_HITS:  # nothing reads further down the ranking
                     break
-        topic_prob = self.model.topic_proba(q, query)
+        topic_prob, word_prob = self.model.topic_proba(q, query)
         best = int(topic_prob[0].argmax())
         topic = self.model.meta["topics"][best] if topic_prob[0, best] >= self.model.thresholds["topic_min"] else None
         row = int(sig.nearest[0, 0])
@@ -227,7 +227,7 @@ class Retriever:
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
                         answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in),
-                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob)))
+                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

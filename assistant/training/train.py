@@ -372,7 +372,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     open_part = None
     if data.parts:
         open_part, part_threshold, part_figures = fit_open_part(
-            data, Xd, decide_oof, (topic_oof, part_topic_oof), topics, ys & ~routed, (cls, ranker, decide),
+            data, Xd, decide_oof, (topic_oof, part_topic_oof, words_topic_oof, part_words_oof), topics, ys & ~routed, (cls, ranker, decide),
             thresholds, C_part)
         thresholds["open_part_min"] = part_threshold
         figures |= part_figures
@@ -526,7 +526,7 @@ def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, ke
     return float(max(grid, key=lambda t: (f1(t), t)))
 
 
-def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof: tuple[np.ndarray, np.ndarray],
+def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof: tuple[np.ndarray, ...],
                   topics: list[str], safety_left: np.ndarray, final: tuple[Linear, Linear, Linear],
                   thresholds: dict[str, float], C: float) -> tuple[Linear, float, dict]:
     """Whether a question the decision answers also asks a matter the code leaves open, from the
@@ -537,7 +537,9 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     note: those the decision answers and whose topic the topic model is sure of. The rule it
     replaces noted them when the decision's out-of-scope share reached the answer threshold.
     `safety_left`: the bank's discrimination situations the safety route leaves (out of pass).
-    Inputs: `open_part_input` (the decision's inputs and the topic model's confidence)."""
+    Inputs: `open_part_input` (the decision's inputs and the topic models' confidence);
+    `topic_oof`: the blended topic probabilities of the bank and of the passes, then the word
+    model's own of each, all out of pass."""
     cls, ranker, decide = final
     assert data.parts is not None
     parts = data.parts
@@ -546,7 +548,8 @@ def fit_open_part(data: Data, Xd: np.ndarray, decide_oof: np.ndarray, topic_oof:
     rows = np.isin(kinds, [*ANSWERED, "out_of_scope"])
     decision = np.concatenate([decide_oof[rows], decide.proba(Xp)])
     topic_prob = np.concatenate([topic_oof[0][rows], topic_oof[1]])
-    X = open_part_input(np.concatenate([Xd[rows], Xp]), topic_prob)
+    X = open_part_input(np.concatenate([Xd[rows], Xp]), topic_prob,
+                        np.concatenate([topic_oof[2][rows], topic_oof[3]]))
     y = np.concatenate([kinds[rows] == "out_of_scope", [bool(q.topic) for q in parts.bank]])
     names = np.array([*(q.pass_ for q, keep in zip(data.bank, rows, strict=True) if keep),
                       *(q.pass_ for q in parts.bank)])
