@@ -240,6 +240,19 @@ def test_an_off_subject_question_is_refused_and_shows_no_answer(assistant) -> No
         assert "What the code does say on related matters:" in a.answer
 
 
+@pytest.mark.parametrize("question", ["How many vacation days do I get during my internship?",
+                                      "Is paying an allowance mandatory for us, and how much should it be per month?"])
+def test_a_refusal_naming_the_open_matter_opens_with_what_the_code_leaves_open(assistant, question: str) -> None:
+    """The topic's pointer says what the code leaves open; a blanket "does not answer this"
+    before it would deny what a related provision listed under it settles."""
+    a = assistant.ask(question, "company")
+    topics = [r.removeprefix("silent:") for r in a.reasons if r.startswith("silent:")]
+    assert a.abstained and topics
+    topic = next(t for t in assistant.corpus.silent_topics if t.id == topics[0])
+    assert a.answer.startswith(topic.where("company", "en"))
+    assert "does not answer this" not in a.answer
+
+
 def test_a_question_naming_an_open_topic_is_answered_by_the_rule_that_applies(assistant) -> None:
     """2.3 answers whether company rules apply, although the code sets no dress code: naming a
     topic the code leaves open does not refuse the question."""

@@ -116,6 +116,9 @@ def test_chat_text_is_plain_with_ids_and_verbatim_quotes() -> None:
     abstained = Answer("q", "nl", "", True, [], lead="De Stagecode hbo geeft hierop geen antwoord.")
     assert chat_text(abstained).startswith(UI["nl"]["abstained"])
     assert UI["en"]["read_with_previous"] not in text
+    # a refusal that names the open matter says in its first sentence what the code leaves open
+    named = Answer("q", "en", "", True, [], reasons=["silent:amount"], lead="The code sets no amounts.")
+    assert "⚠" not in chat_text(named) and chat_text(named).startswith("The code sets no amounts.")
 
 
 def test_a_message_read_with_the_one_before_it_says_so_first() -> None:

@@ -140,7 +140,9 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
     """What the code does not answer: why, where to look instead, and what the code does say
     nearby: the known topic's related provisions and any provision the ranker thinks more
     likely than not to answer. Nothing else is cited: provisions that merely resemble the
-    question would read as an answer."""
+    question would read as an answer. A known topic's pointer opens by saying what the code
+    leaves open, so it leads alone: a blanket "does not answer this" would be wrong for a
+    question whose other part a related provision settles."""
     t = TEXTS[lang]
     reason = verdict.reasons[0] if verdict.reasons else "not_covered"
     related: list[str] = []
@@ -152,8 +154,7 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
     elif reason in ("injection", "unrelated"):
         head = [t[reason]]
     else:
-        head = [t["no_answer"]] if verdict.silent else [_voiced(t["not_covered"], role)]
-        head += [s.where(role, lang) for s in verdict.silent[:1]]
+        head = [s.where(role, lang) for s in verdict.silent[:1]] or [_voiced(t["not_covered"], role)]
         related = [h.pid for h in hits if h.score >= RELATED_MIN]
         related += [r for s in verdict.silent for r in s.related]
         if set(related) & set(PAY):

@@ -70,9 +70,11 @@ def as_message(text: str) -> str:
 def chat_text(answer: Answer) -> str:
     """The chat message for an answer, as plain text (copying it gives clean text): a line if it
     was read as a follow-up, a badge if it abstains, the answer, and each source with its id,
-    label and verbatim quote, numbered as the sources panel numbers them."""
+    label and verbatim quote, numbered as the sources panel numbers them. A refusal that names
+    the open matter gets no badge: its first sentence says what the code leaves open."""
     ui = UI[answer.language if answer.language in UI else "en"]
-    badge = [ui["abstained"]] if answer.abstained else []
+    names_matter = any(r.startswith("silent:") for r in answer.reasons)
+    badge = [ui["abstained"]] if answer.abstained and not names_matter else []
     # a message read with the one before it says so: a new subject misread as a follow-up shows
     joined = [ui["read_with_previous"]] if answer.resolved_question else []
     return as_message("\n\n".join([*joined, *badge, render.text(answer)]))
