@@ -1165,13 +1165,14 @@ def test_the_safety_route_passes_are_labelled_and_kept_out_of_the_bank(assistant
 
 
 #: passes written to score the safety route, each by another writer than the route pass of its kind
-ROUTE_SCORING_PASSES = ("p38_leaving", "p42_adjustments", "p44_topic")
+ROUTE_SCORING_PASSES = ("p38_leaving", "p42_adjustments", "p44_topic", "p80_safety_parts", "p81_safety_parts")
 
 
 def test_passes_no_model_saw_cite_the_reporting_point_for_their_discrimination_cases(assistant) -> None:
     """The safety route generalises to ways of asking it was not trained on: of the discrimination
-    situations of the passes kept aside to score it, at least 95% cite the reporting point (143
-    of 150 with the shipped model)."""
+    situations of the passes kept aside to score it, at least 95% cite the reporting point (313
+    of 320 with the shipped model; all 170 of the two passes whose cases also ask a second
+    thing)."""
     from assistant.evaluation.passes import score_questions, trained_on
     from assistant.learn.bank import load_pass
 
@@ -1182,7 +1183,7 @@ def test_passes_no_model_saw_cite_the_reporting_point_for_their_discrimination_c
         assert not trained_on(path, BANK)
         figures.append(score_questions(assistant, load_pass(path, set(CORPUS.by_id)), name))
     cases = sum(f.safety for f in figures)
-    assert cases >= 150
+    assert cases >= 320
     assert sum(f.reporting_point for f in figures) >= 0.95 * cases, [f.line(False) for f in figures]
 
 
