@@ -909,10 +909,14 @@ def test_a_question_near_the_safety_route_names_the_reporting_point(
     assert verdict.abstain is (decision != "answer") and verdict.mention is mention
     a = compose("q", lang, role, hits, verdict, CORPUS, None, 0.05, 0.6)
     cited = [c.id for c in a.citations]
-    # a refusal's list of what the code says gives the reporting point's promise already
-    note = TEXTS[lang]["safety_mention_related" if verdict.abstain else "safety_mention"][role]
+    # a refusal's list of what the code says gives the reporting point's promise already; a
+    # refusal with no open matter to name leads with the reporting point instead
+    key = ("not_covered_mention" if verdict.reasons[0] == "not_covered" else "safety_mention_related") \
+        if verdict.abstain else "safety_mention"
+    note = TEXTS[lang][key][role]
     assert ("safety_mention" in a.reasons) is mention
     assert (note.format(n=len(cited)) in a.answer) is mention
+    assert a.answer.startswith(note.format(n=len(cited))) is (mention and key == "not_covered_mention")
     assert ("4.aanv.4" in cited) is mention
     if mention:
         assert cited[-1] == "4.aanv.4" and cited.count("4.aanv.4") == 1

@@ -119,6 +119,10 @@ def test_chat_text_is_plain_with_ids_and_verbatim_quotes() -> None:
     # a refusal that names the open matter says in its first sentence what the code leaves open
     named = Answer("q", "en", "", True, [], reasons=["silent:amount"], lead="The code sets no amounts.")
     assert "⚠" not in chat_text(named) and chat_text(named).startswith("The code sets no amounts.")
+    # nor does one led by the reporting point; a plain refusal near the route keeps it
+    led = Answer("q", "en", "", True, [], reasons=["not_covered", "safety_mention"], lead="Are you treated…")
+    assert "⚠" not in chat_text(led)
+    assert chat_text(Answer("q", "en", "", True, [], reasons=["injection", "safety_mention"])).startswith("⚠")
 
 
 def test_a_message_read_with_the_one_before_it_says_so_first() -> None:

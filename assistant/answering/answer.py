@@ -177,7 +177,11 @@ def _abstained(question: str, lang: str, role: str, hits: list[Hit], verdict: Ve
     # verbatim sources to see how far the code goes
     said = [f"- {corpus.summary(c.id, role, lang)} [{i}]" for i, c in enumerate(cites, 1)]
     notes = ["\n".join([t["related"], *said])] if cites else []
-    if mention:
+    if mention and reason == "not_covered":
+        # with no open matter to name, the reporting point leads: someone treated differently is
+        # not first told that the code has no answer for them
+        head = [_voiced(t["not_covered_mention"], role).format(n=related.index(REPORTING_POINT) + 1)]
+    elif mention:
         # the list above has the reporting point's promise in the asker's voice already
         notes.append(_voiced(t["safety_mention_related"], role).format(n=related.index(REPORTING_POINT) + 1))
     return compose_text(Answer(question, lang, "", True, cites, role,

@@ -67,14 +67,21 @@ def as_message(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _refused_outright(answer: Answer) -> bool:
+    """Whether a refusal opens by saying the code does not answer: not when it opens with the
+    open matter's pointer, nor when the reporting point leads (no matter named, the safety
+    score near the route)."""
+    reasons = set(answer.reasons)
+    return (answer.abstained and not any(r.startswith("silent:") for r in reasons)
+            and not {"not_covered", "safety_mention"} <= reasons)
+
+
 def chat_text(answer: Answer) -> str:
     """The chat message for an answer, as plain text (copying it gives clean text): a line if it
-    was read as a follow-up, a badge if it abstains, the answer, and each source with its id,
-    label and verbatim quote, numbered as the sources panel numbers them. A refusal that names
-    the open matter gets no badge: its first sentence says what the code leaves open."""
+    was read as a follow-up, a badge if it refuses outright, the answer, and each source with its id,
+    label and verbatim quote, numbered as the sources panel numbers them."""
     ui = UI[answer.language if answer.language in UI else "en"]
-    names_matter = any(r.startswith("silent:") for r in answer.reasons)
-    badge = [ui["abstained"]] if answer.abstained and not names_matter else []
+    badge = [ui["abstained"]] if _refused_outright(answer) else []
     # a message read with the one before it says so: a new subject misread as a follow-up shows
     joined = [ui["read_with_previous"]] if answer.resolved_question else []
     return as_message("\n\n".join([*joined, *badge, render.text(answer)]))
