@@ -107,3 +107,17 @@ def test_a_step_that_repeats_a_cited_provision_is_left_out(lang: str) -> None:
                    0.05, 0.6)
     assert opening in alone.answer and step.cite in [c.id for c in alone.citations]
     assert [c.id for c in both.citations][:2] == [lead, step.cite] and opening not in both.answer
+
+
+def test_a_rule_leads_at_most_one_step_per_asker() -> None:
+    """Two notes after one rule would send the asker two ways at once ("raise it with your
+    lecturer" beside "if your lecturer does not help"): a rule binding two parties has one step
+    that says where to turn for each."""
+    seen: dict[tuple[str, str], str] = {}
+    for step in CORPUS.next_steps:
+        if step.unless_cited:  # says only what a provision says, beside the other step
+            continue
+        for lead in step.after:
+            for role in step.notes:
+                assert (lead, role) not in seen, f"{lead}: {seen[(lead, role)]} and {step.id} for a {role}"
+                seen[(lead, role)] = step.id
