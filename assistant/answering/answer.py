@@ -200,15 +200,16 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
     one-point answer would cite (at most three, by the ranker's citation cut) come first, so
     "what must we arrange before she starts" opens with the training plan and internship
     agreement; the rest keep the checklist's order, which reads best for a request with nothing
-    specific in it."""
+    specific in it. The checklist's general part (definitions, the signatories' closing
+    declaration) binds no party, so no list shows it."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
-    groups = checklist(corpus, AUDIENCE_ROLE[party], track)
+    groups = {ph: ids for ph, ids in checklist(corpus, AUDIENCE_ROLE[party], track).items() if ph != "general"}
     if phase is None:
         phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
         best = max(set(phases), key=phases.count) if phases else None
         phase = best if best is not None and phases.count(best) >= 2 else None
-    if phase in groups and phase != "general":
+    if phase in groups:
         groups = {phase: groups[phase]}
         intro = t["list_intro"][role][party].format(phase=t["list_phase"][phase])
     else:
