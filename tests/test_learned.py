@@ -110,6 +110,16 @@ def test_the_safety_route_cites_reporting_and_says_where_to_go(assistant, role: 
     assert "College voor de Rechten van de Mens" in a.answer  # where to go; the code does not judge
 
 
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_a_student_on_the_safety_route_is_told_where_to_find_the_reporting_point(lang: str) -> None:
+    """Naming the reporting point is not enough for a student who does not know where it is: the
+    route's note says whom to ask, whether the answer cites the reporting point or not."""
+    for hits in ([Hit("4.aanv.4", 0.9), Hit("3B.5", 0.6)], [Hit("3B.5", 0.9)]):
+        a = compose("?", lang, "student", hits, Verdict(False, ["safety"]), CORPUS, None)
+        where = [p for p in TEXTS[lang]["safety"]["student"] if isinstance(p, str) and "?" in p]
+        assert len(where) == 1 and where[0] in a.answer and "4.aanv.4" in ids(a)
+
+
 @pytest.mark.parametrize("role", ["student", "company", "staff"])
 def test_the_lead_answer_speaks_in_the_askers_voice(assistant, role: str) -> None:
     a = assistant.ask("Is the company obliged to pay travel costs for the internship?", role)
