@@ -14,7 +14,7 @@ from assistant.answering.abstain import OPEN_FIRST, RELATED_MIN, ROUTE_REASONS, 
 from assistant.answering.checklist import checklist
 from assistant.answering.render import TEXTS, compose_text, listed
 from assistant.corpus.corpus import Corpus, NextStep, SilentTopic
-from assistant.domain import AUDIENCE_ROLE, REPORTING_POINT, ROLE_AUDIENCE, Answer, Citation
+from assistant.domain import AUDIENCE_ROLE, LIST_PHASES, REPORTING_POINT, ROLE_AUDIENCE, Answer, Citation
 from assistant.search.retrieve import Hit, names_track
 
 MAX_CITATIONS = 3
@@ -204,7 +204,7 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
     declaration) binds no party, so no list shows it."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
-    groups = {ph: ids for ph, ids in checklist(corpus, AUDIENCE_ROLE[party], track).items() if ph != "general"}
+    groups = {ph: ids for ph, ids in checklist(corpus, AUDIENCE_ROLE[party], track).items() if ph in LIST_PHASES}
     if phase is None:
         phases = [c.phase for h in hits[:3] if (c := corpus.curation.get(h.pid)) is not None]
         best = max(set(phases), key=phases.count) if phases else None
