@@ -1486,3 +1486,108 @@ def test_the_shipped_reading_model_reads_chat_turns_better_than_the_lexicon(assi
         return sum(m[key] * m["n"] for m in figures) / sum(m["n"] for m in figures)
 
     assert pooled("answers_right") > pooled("lexicon_answers_right")
+
+
+def _shares(answer: float, list_: float, **kw: object) -> object:
+    """Findings the safety route does not take, with the decision's answer and list shares."""
+    from assistant.search.retrieve import Findings
+
+    decision = {k: 0.0 for k in KINDS} | {"answer": answer, "list": list_}
+    return replace(Findings([Hit("3B.vd.4", 0.9)], decision, SafetyScore(0.0, 0.0, 0.6, 0.5), None, 0.5,
+                            party="company", phase="before"), **kw)
+
+
+@pytest.mark.parametrize(("answer", "list_", "kw", "offered"), [
+    (0.7, 0.3, {}, True),  # one point, the list's share at the threshold: offered
+    (0.8, 0.2, {}, False),  # below it
+    (0.3, 0.7, {}, False),  # a list: answered as one, nothing to offer
+    (0.7, 0.3, {"same_as": ("answer", False)}, False),  # a bank question's label says one point
+    (0.7, 0.3, {"list_share": 0.2}, False),  # a follow-up: its own list model has chosen
+    (0.07, 0.03, {}, False),  # refused: no answer to add an offer to
+])
+def test_a_one_point_answer_offers_the_list_when_the_list_share_reaches_the_threshold(
+        answer: float, list_: float, kw: dict, offered: bool) -> None:
+    """The offer follows the learned threshold on the decision's list share; it never turns a
+    refusal into an answer or a list into one point, and a model without it offers nothing."""
+    from assistant.answering.abstain import decide
+
+    cut = {"answer_min": 0.2, "list_offer_min": 0.3}
+    verdict = decide(_shares(answer, list_, **kw), CORPUS, cut)
+    assert verdict.offer_list is offered
+    assert verdict.abstain is (answer + list_ < 0.2)
+    assert ("list" in verdict.reasons) is (list_ > answer)
+    if offered:
+        assert (verdict.party, verdict.phase) == ("company", "before")
+    assert not decide(_shares(0.7, 0.3), CORPUS, {"answer_min": 0.2}).offer_list
+
+
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_the_list_offer_names_the_list_in_the_askers_voice_and_cites_nothing(role: str, lang: str) -> None:
+    """The offer comes last, names the party and phase of the list as the list itself would,
+    and cites nothing; a safety-route answer gets no offer."""
+    from assistant.answering.answer import list_offer
+
+    hits = [Hit("3B.vd.4", 0.9)]
+    plain = compose("q", lang, role, hits, Verdict(False), CORPUS, None)
+    offered = compose("q", lang, role, hits, Verdict(False, offer_list=True, party="company", phase="during"),
+                      CORPUS, None)
+    note = list_offer(role, lang, "company", "during")
+    intro = TEXTS[lang]["list_intro"][role]["company"].format(phase=TEXTS[lang]["list_phase"]["during"])
+    assert intro[1:].rstrip(":") in note and TEXTS[lang]["list_example"]["company"].split("{")[0] in note
+    assert offered.notes[-1] == note and note not in plain.answer
+    assert ids(offered) == ids(plain) and not re.search(r"\[\d+\]", note)
+    routed = compose("q", lang, role, hits, Verdict(False, ["safety"], offer_list=True, party="company",
+                                                    phase="during"), CORPUS, None)
+    assert note not in routed.answer
+
+
+def test_the_list_offers_example_is_answered_as_the_list_it_names(assistant, monkeypatch) -> None:
+    """Each example request the offer gives, for every asker, party and phase, is answered as
+    that party's list for that phase, in the offer's language."""
+    import assistant.assistant as module
+    from assistant.answering.answer import list_offer
+
+    seen: list[Verdict] = []
+    real = module.decide
+    monkeypatch.setattr(module, "decide", lambda *a: seen.append(real(*a)) or seen[-1])
+    wrong = []
+    for lang in ("nl", "en"):
+        quote = ("„", "”") if lang == "nl" else ("“", "”")
+        for role in ("student", "company", "staff"):
+            for party in AUDIENCES:
+                for phase in LIST_PHASES:
+                    example = list_offer(role, lang, party, phase).split(quote[0])[1].removesuffix(quote[1])
+                    answer = assistant.ask(example, role, llm=False)
+                    got = (answer.language, "list" in answer.reasons, seen[-1].party, seen[-1].phase)
+                    if got != (lang, True, party, phase):
+                        wrong.append((role, example, got))
+    assert not wrong, wrong
+
+
+def test_the_list_offer_threshold_is_the_lowest_that_offers_few_one_point_answers_a_list() -> None:
+    """Of 50 first messages answered as one point, one may get the offer (2%): the threshold
+    lands just above the second-highest list share among them, 0.20. Follow-ups, safety-route
+    answers, refusals and questions answered as lists do not count either way."""
+    from assistant.learn.bank import BankQuestion
+    from assistant.training.train import list_offer_threshold
+
+    def q(kind: str, context: str | None = None) -> BankQuestion:
+        return BankQuestion("q", "en", "student", kind, (), None, False, None, context, None, None, "p1")
+
+    def row(share: float, total: float = 1.0) -> list[float]:
+        return [total * (1 - share) if k == "answer" else total * share if k == "list" else 0.0 for k in KINDS]
+
+    point_shares = [0.45, 0.2] + [0.01] * 48
+    list_shares = [0.3, 0.25, 0.1, 0.04]
+    bank = [q("answer") for _ in point_shares] + [q("list") for _ in list_shares]
+    rows = [row(s) for s in point_shares + list_shares]
+    bank += [q("answer", "before"), q("answer"), q("answer"), q("list")]  # follow-up, routed, refused, a list
+    rows += [row(0.4), row(0.4), row(0.4, 0.1), row(0.6)]
+    routed = np.zeros(len(bank), dtype=bool)
+    routed[-3] = True
+    t, figures = list_offer_threshold(bank, np.array(rows), 0.2, routed)
+    assert t == pytest.approx(0.21)
+    assert figures["all (list offer)"] == {
+        "n_lists": 4, "lists_offered": 2, "lists_offered_share": 0.5,
+        "n_points": 50, "points_offered": 1, "points_offered_share": 0.02}

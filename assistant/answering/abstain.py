@@ -43,6 +43,9 @@ class Verdict:
     #: whether the decision alone would answer; a safety-route answer to a question it would
     #: refuse cites only what the ranker finds more likely than not, as a refusal does
     answerable: bool = True
+    #: answered as one point, though nearly as likely a request for a party's whole list: the
+    #: answer says how to ask for that list (`party`, `phase`: the list it would be)
+    offer_list: bool = False
 
     @property
     def on_ground(self) -> bool:
@@ -84,7 +87,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     answer in part whose open part the decision finds the more likely, with no provision the
     ranker finds more likely than not to answer, opens with its pointer. A
     question the bank holds (nearly) word for word is decided by its label. Whether an answered
-    follow-up is a list or one point is the follow-up model's to say, when there is one.
+    follow-up is a list or one point is the follow-up model's to say, when there is one. A first
+    message answered as one point whose list share reaches `list_offer_min` offers the list.
     """
     d = dict(findings.decision)
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
@@ -133,11 +137,17 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     if wants_list:
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party, phase=findings.phase)
+    # one point, yet the list's share of the two reaches the learned threshold: say how to ask
+    # for the whole list (a follow-up read with the message before has its own list model)
+    offer = dict(offer_list=True, party=findings.party, phase=findings.phase) if (
+        findings.list_share is None and not labelled
+        and d["list"] >= thresholds.get("list_offer_min", 1.0) * (d["answer"] + d["list"])) else {}
     if topic and open_part:
         first = (d["out_of_scope"] > d["answer"] + d["list"]
                  and not (findings.hits and findings.hits[0].score >= RELATED_MIN))
-        return Verdict(False, [f"silent:{topic.id}", *([OPEN_FIRST] if first else [])], silent, mention=mention)
-    return Verdict(False, mention=mention)
+        return Verdict(False, [f"silent:{topic.id}", *([OPEN_FIRST] if first else [])], silent, mention=mention,
+                       **offer)
+    return Verdict(False, mention=mention, **offer)
 
 
 def injection_misfires(questions: list[tuple[str, bool]]) -> list[str]:

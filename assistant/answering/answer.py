@@ -260,6 +260,18 @@ def _next_steps(pids: list[str], role: str, lang: str, corpus: Corpus) -> list[t
             and not (step.unless_cited and step.cite in pids)]
 
 
+def list_offer(role: str, lang: str, party: str | None, phase: str | None) -> str:
+    """How to ask for the whole list of `party`'s obligations in `phase` ("any" or None: every
+    phase), in the asker's voice, for an answer to one point that may have been meant as that
+    request; its example is worded as the list models read such a request."""
+    t = TEXTS[lang]
+    party = party or ROLE_AUDIENCE[role]
+    when = t["list_phase"].get(phase or "any", "")
+    intro = t["list_intro"][role][party].format(phase=when).rstrip(":")
+    return t["list_offer"][role].format(what=intro[:1].lower() + intro[1:],
+                                        example=t["list_example"][party].format(phase=when))
+
+
 def with_reporting_point(answer: Answer, corpus: Corpus, why: str = "safety_earlier") -> Answer:
     """The answer with the reporting point cited after its own citations, and a paragraph asking
     whether the question is also about unequal treatment: by default the one raised earlier in
@@ -387,6 +399,8 @@ def compose(
     paragraphs += [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
+    if verdict.offer_list and not routed:
+        paragraphs.append(list_offer(role, lang, verdict.party, verdict.phase))
     answer = compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
                                  lead=lead, notes=paragraphs, stated=stated))
     # a question whose safety score came near the route's names the reporting point after the

@@ -358,6 +358,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
+    thresholds["list_offer_min"], offer_figures = list_offer_threshold(bank, decide_oof, thresholds["answer_min"], routed)
+    figures |= offer_figures
     figures["mention"] = mention_figures(blend_oof, ys, left, thresholds["safety_mention_min"])
     figures |= topic_figures
     if route:
@@ -510,6 +512,42 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
             "common_accuracy": float((common[pick] == y[pick]).mean())}
     m, _ = _fit_linear(X, y, C, scale=False)
     return m, figures
+
+
+#: the share of one-point answers an offer of the whole list may follow, out of pass: an
+#: unasked offer costs one sentence, a list request answered as one point costs the list
+LIST_OFFER_RATE = 0.02
+#: the list shares an offer's threshold is chosen from (above 0.5 the decision answers a list)
+LIST_OFFER_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.51, 0.01), 2))
+
+
+def list_offer_threshold(bank: list[BankQuestion], decide: np.ndarray, answer_min: float,
+                         routed: np.ndarray) -> tuple[float, dict]:
+    """The lowest list share (the decision's list probability over its answer and list ones
+    together) at which an answer to one point offers the whole list, chosen on the first
+    messages the decision answers as one point out of pass (safety-route ones aside): at most
+    `LIST_OFFER_RATE` of the one-point questions among them get the offer. With its figures
+    per pass: list requests and one-point questions there, and how many of each are offered."""
+    a, lst = decide[:, KINDS.index("answer")], decide[:, KINDS.index("list")]
+    kind = np.array([q.kind for q in bank])
+    first = np.array([q.context is None for q in bank])
+    point = first & ~routed & (a + lst >= answer_min) & (lst <= a)
+    share = lst / np.maximum(a + lst, 1e-9)
+    lists, points = point & (kind == "list"), point & (kind == "answer")
+    t = next((t for t in LIST_OFFER_GRID if (share[points] >= t).mean() <= LIST_OFFER_RATE), LIST_OFFER_GRID[-1])
+    names = np.array([q.pass_ for q in bank])
+    figures = {}
+    for p, pick in _per_pass(names):
+        n_lists, n_points = int((lists & pick).sum()), int((points & pick).sum())
+        if not n_lists and p != "all":
+            continue
+        offered_lists = int((lists & pick & (share >= t)).sum())
+        offered_points = int((points & pick & (share >= t)).sum())
+        figures[f"{p} (list offer)"] = {
+            "lists_offered_share": offered_lists / n_lists if n_lists else 0.0,
+            "points_offered_share": offered_points / n_points if n_points else 0.0,
+            "n_lists": n_lists, "lists_offered": offered_lists, "n_points": n_points, "points_offered": offered_points}
+    return t, figures
 
 
 def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, kept: np.ndarray) -> float:
@@ -1057,6 +1095,12 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "other passes (`common_accuracy`). `list_recall`: list requests answered as lists; "
          "`point_recall`: one-point follow-ups answered as one point.",
          ("follow_up_accuracy", "list_recall", "point_recall", "common_accuracy"), ("n_lists", "n")),
+        ("lists_offered_share",
+         "Offers of the whole list: the first messages the decision answers as one point (out of "
+         "pass, safety-route answers aside), list requests (`n_lists`) and one-point questions "
+         "(`n_points`), and how many of each get the offer at `list_offer_min`, the lowest list share "
+         f"at which at most {LIST_OFFER_RATE:.0%} of the one-point questions of all passes do.",
+         ("lists_offered_share", "points_offered_share"), ("n_lists", "lists_offered", "n_points", "points_offered")),
         ("right_vector",
          "Topic of a matter the code leaves open: the bank's out-of-scope questions, each pass scored by "
          "topic models fitted on the other passes, and the open parts of the open-part passes, each "
