@@ -607,7 +607,8 @@ THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.0
                    "safety_min": 0.02, "safety_words_min": 0.02, "safety_min_short": 0.02,
                    "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
                    "follows_min": 0.05, "follows_min_opening": 0.05, "safety_mention_min": 0.02,
-                   "safety_mention_min_short": 0.02, "open_part_min": 0.05, "topic_word_weight": 0.2}
+                   "safety_mention_min_short": 0.02, "open_part_min": 0.05, "topic_word_weight": 0.2,
+                   "list_offer_min": 0.01}
 
 
 @pytest.mark.slow
