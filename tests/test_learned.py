@@ -608,7 +608,7 @@ THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.0
                    "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
                    "follows_min": 0.05, "follows_min_opening": 0.05, "safety_mention_min": 0.02,
                    "safety_mention_min_short": 0.02, "open_part_min": 0.05, "topic_word_weight": 0.2,
-                   "list_offer_min": 0.01}
+                   "list_offer_min": 0.01, "list_offer_word_weight": 0.3}
 
 
 @pytest.mark.slow
@@ -1489,37 +1489,49 @@ def test_the_shipped_reading_model_reads_chat_turns_better_than_the_lexicon(assi
     assert pooled("answers_right") > pooled("lexicon_answers_right")
 
 
-def _shares(answer: float, list_: float, **kw: object) -> object:
-    """Findings the safety route does not take, with the decision's answer and list shares."""
+def _one_point(offer: float | None, answer: float = 0.7, list_: float = 0.3, **kw: object) -> object:
+    """Findings the safety route does not take, with the decision's answer and list shares and
+    the list-offer model's probability."""
     from assistant.search.retrieve import Findings
 
     decision = {k: 0.0 for k in KINDS} | {"answer": answer, "list": list_}
     return replace(Findings([Hit("3B.vd.4", 0.9)], decision, SafetyScore(0.0, 0.0, 0.6, 0.5), None, 0.5,
-                            party="company", phase="before"), **kw)
+                            party="company", phase="before", list_offer=offer), **kw)
 
 
-@pytest.mark.parametrize(("answer", "list_", "kw", "offered"), [
-    (0.7, 0.3, {}, True),  # one point, the list's share at the threshold: offered
-    (0.8, 0.2, {}, False),  # below it
-    (0.3, 0.7, {}, False),  # a list: answered as one, nothing to offer
-    (0.7, 0.3, {"same_as": ("answer", False)}, False),  # a bank question's label says one point
-    (0.7, 0.3, {"list_share": 0.2}, False),  # a follow-up: its own list model has chosen
-    (0.07, 0.03, {}, False),  # refused: no answer to add an offer to
+@pytest.mark.parametrize(("offer", "kw", "offered"), [
+    (0.8, {}, True),  # one point, the list-offer model at the threshold or above: offered
+    (0.79, {}, False),  # below it
+    (None, {}, False),  # not asked (a list, a refusal) or no such model
+    (0.9, {"same_as": ("answer", False)}, False),  # a bank question's label says one point
+    (0.9, {"list_share": 0.2}, False),  # a follow-up: its own list model has chosen
 ])
-def test_a_one_point_answer_offers_the_list_when_the_list_share_reaches_the_threshold(
-        answer: float, list_: float, kw: dict, offered: bool) -> None:
-    """The offer follows the learned threshold on the decision's list share; it never turns a
-    refusal into an answer or a list into one point, and a model without it offers nothing."""
+def test_a_one_point_answer_offers_the_list_when_the_list_offer_model_reaches_its_threshold(
+        offer: float | None, kw: dict, offered: bool) -> None:
+    """The offer follows the learned threshold on the list-offer model; it never turns a refusal
+    into an answer or a list into one point, and a model without the threshold offers nothing."""
     from assistant.answering.abstain import decide
 
-    cut = {"answer_min": 0.2, "list_offer_min": 0.3}
-    verdict = decide(_shares(answer, list_, **kw), CORPUS, cut)
-    assert verdict.offer_list is offered
-    assert verdict.abstain is (answer + list_ < 0.2)
-    assert ("list" in verdict.reasons) is (list_ > answer)
+    cut = {"answer_min": 0.2, "list_offer_min": 0.8}
+    verdict = decide(_one_point(offer, **kw), CORPUS, cut)
+    assert verdict.offer_list is offered and not verdict.abstain and "list" not in verdict.reasons
     if offered:
         assert (verdict.party, verdict.phase) == ("company", "before")
-    assert not decide(_shares(0.7, 0.3), CORPUS, {"answer_min": 0.2}).offer_list
+    assert not decide(_one_point(0.9), CORPUS, {"answer_min": 0.2}).offer_list
+    assert decide(_one_point(0.9, 0.07, 0.03), CORPUS, cut).abstain  # a refusal stays one
+    assert "list" in decide(_one_point(0.9, 0.3, 0.7), CORPUS, cut).reasons  # a list stays one
+
+
+def test_only_an_answer_to_one_point_asks_the_list_offer_model(assistant) -> None:
+    """The search asks the list-offer model only when the decision answers one point: a refused
+    question and a list request carry no list-offer probability."""
+    examine = assistant.retriever.examine
+    one = examine("moet het bedrijf mijn reiskosten betalen?", "student")
+    refused = examine("wat is het recept voor pannenkoeken?", "student")
+    whole = examine("Wat moet het stagebedrijf allemaal doen tijdens de stage? Zet alles op een rij.", "company")
+    assert one.list_offer is not None and 0.0 <= one.list_offer <= 1.0
+    assert refused.list_offer is None and whole.list_offer is None
+    assert whole.decision["list"] > whole.decision["answer"]
 
 
 @pytest.mark.parametrize("role", ["student", "company", "staff"])
@@ -1566,29 +1578,27 @@ def test_the_list_offers_example_is_answered_as_the_list_it_names(assistant, mon
     assert not wrong, wrong
 
 
-def test_the_list_offer_threshold_is_the_lowest_that_offers_few_one_point_answers_a_list() -> None:
-    """Of 50 first messages answered as one point, one may get the offer (2%): the threshold
-    lands just above the second-highest list share among them, 0.20. Follow-ups, safety-route
-    answers, refusals and questions answered as lists do not count either way."""
-    from assistant.learn.bank import BankQuestion
-    from assistant.training.train import list_offer_threshold
+def test_the_list_offer_threshold_is_the_lowest_that_offers_few_one_point_questions_a_list() -> None:
+    """Of 50 one-point questions, one may reach the threshold (2%): it lands on the grid just
+    above the second-highest of them; with none above the grid's highest, that is taken."""
+    from assistant.training.train import LIST_OFFER_GRID, offer_threshold
 
-    def q(kind: str, context: str | None = None) -> BankQuestion:
-        return BankQuestion("q", "en", "student", kind, (), None, False, None, context, None, None, "p1")
+    prob = np.array([0.95, 0.6] + [0.1] * 48 + [0.9, 0.7, 0.65, 0.3])
+    is_list = np.arange(len(prob)) >= 50
+    assert offer_threshold(prob, is_list) == pytest.approx(0.61)
+    assert offer_threshold(np.full(6, 1.0), np.zeros(6, dtype=bool)) == LIST_OFFER_GRID[-1]
 
-    def row(share: float, total: float = 1.0) -> list[float]:
-        return [total * (1 - share) if k == "answer" else total * share if k == "list" else 0.0 for k in KINDS]
 
-    point_shares = [0.45, 0.2] + [0.01] * 48
-    list_shares = [0.3, 0.25, 0.1, 0.04]
-    bank = [q("answer") for _ in point_shares] + [q("list") for _ in list_shares]
-    rows = [row(s) for s in point_shares + list_shares]
-    bank += [q("answer", "before"), q("answer"), q("answer"), q("list")]  # follow-up, routed, refused, a list
-    rows += [row(0.4), row(0.4), row(0.4, 0.1), row(0.6)]
-    routed = np.zeros(len(bank), dtype=bool)
-    routed[-3] = True
-    t, figures = list_offer_threshold(bank, np.array(rows), 0.2, routed)
-    assert t == pytest.approx(0.21)
-    assert figures["all (list offer)"] == {
-        "n_lists": 4, "lists_offered": 2, "lists_offered_share": 0.5,
-        "n_points": 50, "points_offered": 1, "points_offered_share": 0.02}
+def test_the_list_offer_word_weight_finds_the_most_list_requests_at_that_rate() -> None:
+    """The vector's model alone separates nothing here and the words' model separates all, so
+    the word model's weight is the lowest that finds every list request (ties keep the lower
+    weight) and the threshold is that blend's."""
+    from assistant.training.train import choose_offer_weight, offer_threshold
+
+    is_list = np.arange(100) >= 80
+    vector = np.full(100, 0.5)
+    words = np.where(is_list, 0.9, 0.1)
+    w, t = choose_offer_weight(vector, words, is_list)
+    assert w == pytest.approx(0.3)
+    blend = (1 - w) * vector + w * words
+    assert t == offer_threshold(blend, is_list) and (blend[is_list] >= t).all() and not (blend[~is_list] >= t).any()

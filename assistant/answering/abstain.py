@@ -88,7 +88,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     ranker finds more likely than not to answer, opens with its pointer. A
     question the bank holds (nearly) word for word is decided by its label. Whether an answered
     follow-up is a list or one point is the follow-up model's to say, when there is one. A first
-    message answered as one point whose list share reaches `list_offer_min` offers the list.
+    message answered as one point that the list-offer model reads as a list request at
+    `list_offer_min` offers the list.
     """
     d = dict(findings.decision)
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
@@ -137,11 +138,12 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     if wants_list:
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party, phase=findings.phase)
-    # one point, yet the list's share of the two reaches the learned threshold: say how to ask
-    # for the whole list (a follow-up read with the message before has its own list model)
+    # one point, yet the list-offer model finds a request for a party's whole list likely
+    # enough: say how to ask for that list (a follow-up read with the message before it has
+    # chosen between the two with its own model)
     offer = dict(offer_list=True, party=findings.party, phase=findings.phase) if (
-        findings.list_share is None and not labelled
-        and d["list"] >= thresholds.get("list_offer_min", 1.0) * (d["answer"] + d["list"])) else {}
+        findings.list_share is None and not labelled and findings.list_offer is not None
+        and findings.list_offer >= thresholds.get("list_offer_min", 1.0)) else {}
     if topic and open_part:
         first = (d["out_of_scope"] > d["answer"] + d["list"]
                  and not (findings.hits and findings.hits[0].score >= RELATED_MIN))

@@ -58,7 +58,8 @@ LINEAR_ARRAYS = ("W", "b", "mean", "scale")
 PARTS = ("cls", "ranker", "decide", "safety", "topic")
 #: parts a model trained without chat turns, short-message passes, list questions or open-part
 #: passes does not have
-OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list", "open_part")
+OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list", "open_part",
+                  "list_offer")
 WORD_ARRAYS = ("terms", "idf", "coef")
 
 
@@ -98,6 +99,11 @@ class LearnedModel:
     #: the out-of-scope topic from the question's words, blended with `topic` as training
     #: weighted them (`thresholds["topic_word_weight"]`; None: the vector's model alone)
     topic_words: WordClasses | None = None
+    #: whether a first message answered as one point may have asked for a party's whole list,
+    #: from `list_input` and blended with a model of its words as training weighted them
+    #: (`thresholds["list_offer_word_weight"]`; binary; None: no answer offers a list)
+    list_offer: Linear | None = None
+    list_offer_words: WordModel | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -123,6 +129,17 @@ class LearnedModel:
         """P(a follow-up read with the message before it asks for a whole list); None without
         that part."""
         return None if self.follow_up_list is None else float(self.follow_up_list.proba(list_in)[0])
+
+    def list_offer_of(self, list_in: np.ndarray, text: str) -> float | None:
+        """P(a first message asks for a party's whole list), for an answer to one point that
+        may offer that list; None without that part."""
+        if self.list_offer is None:
+            return None
+        p = float(self.list_offer.proba(list_in)[0])
+        w = self.thresholds.get("list_offer_word_weight", 0.0)
+        if not w or self.list_offer_words is None:
+            return p
+        return (1.0 - w) * p + w * float(self.list_offer_words.proba([text])[0])
 
     def open_part_of(self, part_in: np.ndarray) -> float | None:
         """P(a question also asks a matter the code leaves open), from `open_part_input`; None
@@ -165,9 +182,10 @@ class LearnedModel:
         for part in OPTIONAL_PARTS:
             if getattr(self, part) is not None:
                 arrays |= {f"{part}.{name}": getattr(getattr(self, part), name) for name in LINEAR_ARRAYS}
-        if self.safety_words is not None:
-            arrays |= {f"safety_words.{name}": getattr(self.safety_words, name) for name in WORD_ARRAYS}
-            arrays["safety_words.bias"] = np.array(self.safety_words.bias)
+        for part in ("safety_words", "list_offer_words"):
+            if (words := getattr(self, part)) is not None:
+                arrays |= {f"{part}.{name}": getattr(words, name) for name in WORD_ARRAYS}
+                arrays[f"{part}.bias"] = np.array(words.bias)
         if self.topic_words is not None:
             arrays |= {f"topic_words.{name}": getattr(self.topic_words, name) for name in (*WORD_ARRAYS, "bias")}
         arrays["meta"] = np.array(json.dumps({"thresholds": self.thresholds, **self.meta}, sort_keys=True))
@@ -188,15 +206,19 @@ class LearnedModel:
                 parts = {part: linear(part) for part in PARTS}
                 # a model saved before the word model existed loads without it; its features
                 # stamp no longer fits, so it is retrained rather than used
-                words = (WordModel(*(data[f"safety_words.{n}"] for n in WORD_ARRAYS), float(data["safety_words.bias"]))
-                         if "safety_words.terms" in data.files else None)
+                def word_model(part: str) -> WordModel | None:
+                    return (WordModel(*(data[f"{part}.{n}"] for n in WORD_ARRAYS), float(data[f"{part}.bias"]))
+                            if f"{part}.terms" in data.files else None)
+
+                words, offer_words = word_model("safety_words"), word_model("list_offer_words")
                 optional = {part: linear(part) if f"{part}.W" in data.files else None for part in OPTIONAL_PARTS}
                 topic_words = (WordClasses(*(data[f"topic_words.{n}"] for n in (*WORD_ARRAYS, "bias")))
                                if "topic_words.terms" in data.files else None)
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional, topic_words=topic_words)
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional, topic_words=topic_words,
+                   list_offer_words=offer_words)
 
     def fits(self, expected: dict) -> bool:
         """Whether the model was trained on the data, corpus and embedding model `expected` names."""

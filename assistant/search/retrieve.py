@@ -145,6 +145,9 @@ class Findings:
     list_share: float | None = None
     #: P(the question, if answered, also asks a matter the code leaves open; None: no such model)
     open_part: float | None = None
+    #: for a question the decision answers as one point: P(it asks for a party's whole list),
+    #: which may offer that list (None: not such a question, or no such model)
+    list_offer: float | None = None
 
 
 @dataclass
@@ -224,10 +227,15 @@ class Retriever:
         row = int(sig.nearest[0, 0])
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
-        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
-                        float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in),
-                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
+        shares = dict(zip(KINDS, map(float, decision), strict=True))
+        list_in = list_input(q, [role])
+        # only an answer to one point can offer a list, so only it pays for the list-offer model
+        one_point = answer_min <= shares["answer"] + shares["list"] and shares["list"] <= shares["answer"]
+        return Findings(hits, shares, safety, topic, float(dense.max()), same_as,
+                        reading_part(decide_in, general[None, :]), prob, q, answer_min, self.model.party_of(list_in),
+                        self.model.phase_of(list_in),
+                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)),
+                        list_offer=self.model.list_offer_of(list_in, query) if one_point else None)
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether

@@ -358,8 +358,6 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     word_model = words_on(labelled)
     log(f"final models: {time.perf_counter() - t0:.1f} s")
     figures = out_of_pass_figures(bank, rank_oof, gold, decide_oof, routed, blend_oof, thresholds)
-    thresholds["list_offer_min"], offer_figures = list_offer_threshold(bank, decide_oof, thresholds["answer_min"], routed)
-    figures |= offer_figures
     figures["mention"] = mention_figures(blend_oof, ys, left, thresholds["safety_mention_min"])
     figures |= topic_figures
     if route:
@@ -382,7 +380,10 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     party, party_figures = fit_party(data, C_cls)
     phase, phase_figures = fit_phase(data, C_cls)
     follow_up_list, follow_up_figures = fit_follow_up_list(data, C_cls)
-    figures |= party_figures | phase_figures | follow_up_figures
+    list_offer, list_offer_words, offer_thresholds, offer_figures = fit_list_offer(data, C_cls)
+    thresholds |= offer_thresholds
+    figures |= party_figures | phase_figures | follow_up_figures | offer_figures
+    log(f"list choices and offer: {time.perf_counter() - t0:.1f} s")
     decide_short = safety_short = None
     if data.short:
         short_in = short_inputs(data, cls, ranker)
@@ -397,7 +398,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         figures |= short_figures
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
-                         decide_short, party, safety_short, phase, follow_up_list, open_part, topic_words), figures)
+                         decide_short, party, safety_short, phase, follow_up_list, open_part, topic_words,
+                         list_offer, list_offer_words), figures)
 
 
 def _is_list(q: BankQuestion) -> bool:
@@ -514,40 +516,77 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
     return m, figures
 
 
-#: the share of one-point answers an offer of the whole list may follow, out of pass: an
+#: the share of one-point questions an offer of the whole list may follow, out of pass: an
 #: unasked offer costs one sentence, a list request answered as one point costs the list
 LIST_OFFER_RATE = 0.02
-#: the list shares an offer's threshold is chosen from (above 0.5 the decision answers a list)
-LIST_OFFER_GRID = tuple(float(t) for t in np.round(np.arange(0.02, 0.51, 0.01), 2))
+#: the probabilities the list offer's threshold is chosen from
+LIST_OFFER_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.01), 2))
+#: weights of the word model in the list offer's probability that training chooses from
+LIST_OFFER_WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)
+#: the word model's strength for the list offer (C of its logistic regression)
+C_LIST_WORDS = 10.0
 
 
-def list_offer_threshold(bank: list[BankQuestion], decide: np.ndarray, answer_min: float,
-                         routed: np.ndarray) -> tuple[float, dict]:
-    """The lowest list share (the decision's list probability over its answer and list ones
-    together) at which an answer to one point offers the whole list, chosen on the first
-    messages the decision answers as one point out of pass (safety-route ones aside): at most
-    `LIST_OFFER_RATE` of the one-point questions among them get the offer. With its figures
-    per pass: list requests and one-point questions there, and how many of each are offered."""
-    a, lst = decide[:, KINDS.index("answer")], decide[:, KINDS.index("list")]
-    kind = np.array([q.kind for q in bank])
-    first = np.array([q.context is None for q in bank])
-    point = first & ~routed & (a + lst >= answer_min) & (lst <= a)
-    share = lst / np.maximum(a + lst, 1e-9)
-    lists, points = point & (kind == "list"), point & (kind == "answer")
-    t = next((t for t in LIST_OFFER_GRID if (share[points] >= t).mean() <= LIST_OFFER_RATE), LIST_OFFER_GRID[-1])
-    names = np.array([q.pass_ for q in bank])
+def offer_threshold(prob: np.ndarray, is_list: np.ndarray, rate: float = LIST_OFFER_RATE) -> float:
+    """The lowest threshold of `LIST_OFFER_GRID` at which at most `rate` of the one-point
+    questions (`~is_list`) reach `prob`; the highest when none does."""
+    points = prob[~is_list]
+    return next((t for t in LIST_OFFER_GRID if (points >= t).mean() <= rate), LIST_OFFER_GRID[-1])
+
+
+def choose_offer_weight(vector: np.ndarray, words_: np.ndarray, is_list: np.ndarray) -> tuple[float, float]:
+    """The word model's weight, and its threshold, that find the most list requests out of pass
+    with at most `LIST_OFFER_RATE` of the one-point questions offered a list (the lower weight on
+    a tie)."""
+    best: tuple[float, float, float] | None = None
+    for w in LIST_OFFER_WORD_WEIGHTS:
+        blend = (1 - w) * vector + w * words_
+        t = offer_threshold(blend, is_list)
+        found = float((blend[is_list] >= t).mean()) if is_list.any() else 0.0
+        if best is None or found > best[0]:
+            best = (found, w, t)
+    assert best is not None
+    return best[1], best[2]
+
+
+def fit_list_offer(data: Data, C: float) -> tuple[Linear | None, WordModel | None, dict[str, float], dict]:
+    """Whether a first message asks for a party's whole list rather than one point, for an
+    answer to one point that may offer that list: a logistic regression over `list_input`
+    blended with a model of the message's words, fitted on every answered first message of the
+    bank, of `corpus/questions/lists/` and of the chat turns (class-balanced: list requests are
+    few). Each pass is scored by models fitted on the others; the word model's weight and the
+    threshold are chosen on those predictions (`choose_offer_weight`). None without both kinds."""
+    questions, X = _list_questions(data, lambda q: q.answered and q.context is None)
+    y = np.array([q.kind == "list" for q in questions], dtype=int)
+    if not questions or y.all() or not y.any():
+        return None, None, {}, {}
+    texts = [q.text for q in questions]
+    names = np.array([q.pass_ for q in questions])
+    vector, words_ = np.zeros(len(y)), np.zeros(len(y))
+    for p in np.unique(names):
+        fit, rows = names != p, names == p
+        if len(np.unique(y[fit])) < 2:
+            vector[rows] = words_[rows] = float(y[fit][0])
+            continue
+        m, _ = _fit_linear(X[fit], y[fit], C, balanced=True, scale=False)
+        vector[rows] = m.proba(X[rows])
+        words_[rows] = fit_words([texts[i] for i in np.flatnonzero(fit)], y[fit], C_LIST_WORDS, SEED).proba(
+            [texts[i] for i in np.flatnonzero(rows)])
+    is_list = y == 1
+    w, t = choose_offer_weight(vector, words_, is_list)
+    offered = (1 - w) * vector + w * words_ >= t
     figures = {}
     for p, pick in _per_pass(names):
-        n_lists, n_points = int((lists & pick).sum()), int((points & pick).sum())
-        if not n_lists and p != "all":
+        lists, points = pick & is_list, pick & ~is_list
+        if not lists.any() and p != "all":
             continue
-        offered_lists = int((lists & pick & (share >= t)).sum())
-        offered_points = int((points & pick & (share >= t)).sum())
         figures[f"{p} (list offer)"] = {
-            "lists_offered_share": offered_lists / n_lists if n_lists else 0.0,
-            "points_offered_share": offered_points / n_points if n_points else 0.0,
-            "n_lists": n_lists, "lists_offered": offered_lists, "n_points": n_points, "points_offered": offered_points}
-    return t, figures
+            "lists_offered_share": float(offered[lists].mean()) if lists.any() else 0.0,
+            "points_offered_share": float(offered[points].mean()) if points.any() else 0.0,
+            "n_lists": int(lists.sum()), "lists_offered": int((offered & lists).sum()),
+            "n_points": int(points.sum()), "points_offered": int((offered & points).sum())}
+    m, _ = _fit_linear(X, y, C, balanced=True, scale=False)
+    return m, fit_words(texts, y, C_LIST_WORDS, SEED), {"list_offer_min": t, "list_offer_word_weight": w}, figures
 
 
 def open_part_threshold(prob: np.ndarray, open_: np.ndarray, can: np.ndarray, kept: np.ndarray) -> float:
@@ -1096,10 +1135,13 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "`point_recall`: one-point follow-ups answered as one point.",
          ("follow_up_accuracy", "list_recall", "point_recall", "common_accuracy"), ("n_lists", "n")),
         ("lists_offered_share",
-         "Offers of the whole list: the first messages the decision answers as one point (out of "
-         "pass, safety-route answers aside), list requests (`n_lists`) and one-point questions "
-         "(`n_points`), and how many of each get the offer at `list_offer_min`, the lowest list share "
-         f"at which at most {LIST_OFFER_RATE:.0%} of the one-point questions of all passes do.",
+         "Offers of the whole list: every answered first message of the bank, of "
+         "`corpus/questions/lists/` and of the chat turns, list requests (`n_lists`) and one-point "
+         "questions (`n_points`), scored by a list-offer model fitted on the other passes, and how "
+         "many of each reach `list_offer_min`: the lowest threshold at which at most "
+         f"{LIST_OFFER_RATE:.0%} of the one-point questions of all passes do, with the word model's "
+         "weight (`list_offer_word_weight`) that finds the most list requests there. Answering "
+         "asks the model only of a message the decision answers as one point.",
          ("lists_offered_share", "points_offered_share"), ("n_lists", "lists_offered", "n_points", "points_offered")),
         ("right_vector",
          "Topic of a matter the code leaves open: the bank's out-of-scope questions, each pass scored by "
