@@ -43,8 +43,8 @@ class Verdict:
     #: whether the decision alone would answer; a safety-route answer to a question it would
     #: refuse cites only what the ranker finds more likely than not, as a refusal does
     answerable: bool = True
-    #: answered as one point, though nearly as likely a request for a party's whole list: the
-    #: answer says how to ask for that list (`party`, `phase`: the list it would be)
+    #: answered as one point, though the list-offer model reads a request for a party's whole
+    #: list: the answer says how to ask for that list (`party`, `phase`: the list it would be)
     offer_list: bool = False
 
     @property

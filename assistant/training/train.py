@@ -538,15 +538,14 @@ def choose_offer_weight(vector: np.ndarray, words_: np.ndarray, is_list: np.ndar
     """The word model's weight, and its threshold, that find the most list requests out of pass
     with at most `LIST_OFFER_RATE` of the one-point questions offered a list (the lower weight on
     a tie)."""
-    best: tuple[float, float, float] | None = None
-    for w in LIST_OFFER_WORD_WEIGHTS:
+    def found(w: float) -> tuple[float, float]:
         blend = (1 - w) * vector + w * words_
         t = offer_threshold(blend, is_list)
-        found = float((blend[is_list] >= t).mean()) if is_list.any() else 0.0
-        if best is None or found > best[0]:
-            best = (found, w, t)
-    assert best is not None
-    return best[1], best[2]
+        return (float((blend[is_list] >= t).mean()) if is_list.any() else 0.0), t
+
+    scored = [(found(w), w) for w in LIST_OFFER_WORD_WEIGHTS]
+    (_, t), w = max(scored, key=lambda s: s[0][0])  # the first, so the lower weight, on a tie
+    return w, t
 
 
 def fit_list_offer(data: Data, C: float) -> tuple[Linear | None, WordModel | None, dict[str, float], dict]:
