@@ -1602,3 +1602,26 @@ def test_the_list_offer_word_weight_finds_the_most_list_requests_at_that_rate() 
     assert w == pytest.approx(0.3)
     blend = (1 - w) * vector + w * words
     assert t == offer_threshold(blend, is_list) and (blend[is_list] >= t).all() and not (blend[~is_list] >= t).any()
+
+
+def test_the_list_offer_model_survives_saving_and_blends_its_word_model(tmp_path) -> None:
+    """The list-offer model and its word model are saved and loaded; the probability blends the
+    two at the trained weight, and a model without the part offers nothing (None)."""
+    from assistant.learn.words import WordModel
+
+    shipped = LearnedModel.load(shipped_path("use-multilingual"))
+    assert shipped.list_offer is not None and shipped.list_offer_words is not None
+    n = shipped.list_offer.W.shape[0]
+    shipped.list_offer = Linear(np.zeros((n, 1), np.float32), np.array([-5.0], np.float32),
+                                np.zeros(n, np.float32), np.ones(n, np.float32))  # the vectors: never a list
+    shipped.list_offer_words = WordModel(np.array(["lijst"]), np.array([1.0]), np.array([0.0]), 5.0)  # the words: always
+    shipped.thresholds["list_offer_word_weight"] = 0.5
+    shipped.save(tmp_path / "m.npz")
+    again = LearnedModel.load(tmp_path / "m.npz")
+    x = np.zeros((1, n), np.float32)
+    vector, words = 1 / (1 + np.exp(5.0)), 1 / (1 + np.exp(-5.0))
+    assert again.list_offer_of(x, "hele lijst") == pytest.approx(0.5 * vector + 0.5 * words, abs=1e-6)
+    again.thresholds["list_offer_word_weight"] = 0.0
+    assert again.list_offer_of(x, "hele lijst") == pytest.approx(vector, abs=1e-6)
+    again.list_offer = None
+    assert again.list_offer_of(x, "hele lijst") is None
