@@ -1522,6 +1522,25 @@ def test_a_one_point_answer_offers_the_list_when_the_list_offer_model_reaches_it
     assert "list" in decide(_one_point(0.9, 0.3, 0.7), CORPUS, cut).reasons  # a list stays one
 
 
+@pytest.mark.parametrize(("offer", "answer", "list_", "offered"), [
+    (None, 0.3, 0.7, True),  # the decision reads a list, the route answers: offered
+    (0.9, 0.7, 0.3, True),  # one point, the list-offer model reads a list: offered
+    (0.5, 0.7, 0.3, False),  # neither
+    (None, 0.05, 0.1, False),  # the decision alone would refuse it: the route answers, no offer
+])
+def test_a_safety_route_answer_offers_the_list_a_list_request_would_have_got(
+        offer: float | None, answer: float, list_: float, offered: bool) -> None:
+    """A question the safety route answers keeps the route, and offers the list when the
+    decision or the list-offer model reads a request for one ("what must we do about
+    discrimination?"), so the route does not hide that list."""
+    from assistant.answering.abstain import decide
+
+    found = replace(_one_point(offer, answer, list_), safety=SafetyScore(0.9, 0.9, 0.6, 0.5))
+    verdict = decide(found, CORPUS, {"answer_min": 0.2, "list_offer_min": 0.8})
+    assert verdict.reasons == ["safety"] and not verdict.abstain
+    assert verdict.offer_list is offered
+
+
 def test_only_an_answer_to_one_point_asks_the_list_offer_model(assistant) -> None:
     """The search asks the list-offer model only when the decision answers one point: a refused
     question and a list request carry no list-offer probability."""
@@ -1538,7 +1557,8 @@ def test_only_an_answer_to_one_point_asks_the_list_offer_model(assistant) -> Non
 @pytest.mark.parametrize("lang", ["nl", "en"])
 def test_the_list_offer_names_the_list_in_the_askers_voice_and_cites_nothing(role: str, lang: str) -> None:
     """The offer comes last, names the party and phase of the list as the list itself would,
-    and cites nothing; a safety-route answer gets no offer."""
+    and cites nothing; on the safety route it follows the route's own text, which it leaves as
+    it is."""
     from assistant.answering.answer import list_offer
 
     hits = [Hit("3B.vd.4", 0.9)]
@@ -1550,9 +1570,12 @@ def test_the_list_offer_names_the_list_in_the_askers_voice_and_cites_nothing(rol
     assert intro[1:].rstrip(":") in note and TEXTS[lang]["list_example"]["company"].split("{")[0] in note
     assert offered.notes[-1] == note and note not in plain.answer
     assert ids(offered) == ids(plain) and not re.search(r"\[\d+\]", note)
-    routed = compose("q", lang, role, hits, Verdict(False, ["safety"], offer_list=True, party="company",
-                                                    phase="during"), CORPUS, None)
-    assert note not in routed.answer
+    route = Verdict(False, ["safety"])
+    routed = compose("q", lang, role, hits, route, CORPUS, None)
+    routed_offer = compose("q", lang, role, hits, replace(route, offer_list=True, party="company", phase="during"),
+                           CORPUS, None)
+    assert routed_offer.notes[-1] == note and note not in routed.answer
+    assert routed_offer.notes[:-1] == routed.notes and ids(routed_offer) == ids(routed)
 
 
 def test_the_list_offers_example_is_answered_as_the_list_it_names(assistant, monkeypatch) -> None:

@@ -43,8 +43,8 @@ class Verdict:
     #: whether the decision alone would answer; a safety-route answer to a question it would
     #: refuse cites only what the ranker finds more likely than not, as a refusal does
     answerable: bool = True
-    #: answered as one point, though the list-offer model reads a request for a party's whole
-    #: list: the answer says how to ask for that list (`party`, `phase`: the list it would be)
+    #: answered as one point or by the safety route, though a request for a party's whole list
+    #: is likely: the answer says how to ask for that list (`party`, `phase`: the list it would be)
     offer_list: bool = False
 
     @property
@@ -89,7 +89,8 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     question the bank holds (nearly) word for word is decided by its label. Whether an answered
     follow-up is a list or one point is the follow-up model's to say, when there is one. A first
     message answered as one point that the list-offer model reads as a list request at
-    `list_offer_min` offers the list.
+    `list_offer_min`, or answered by the safety route while the decision or that model reads a
+    list request, offers the list.
     """
     d = dict(findings.decision)
     topic = next((t for t in corpus.silent_topics if t.id == findings.topic), None)
@@ -110,10 +111,17 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     backed = safety.blended >= safety.blended_min
     answerable = d["answer"] + d["list"] >= answer_min
     labelled = findings.same_as is not None  # its label has said it is no safety case
+    # a party's whole list is likely asked for, yet the answer will not be that list (one point,
+    # or the safety route first): it says how to ask for the list (a follow-up read with the
+    # message before it has chosen between the two with its own model)
+    offer = dict(offer_list=True, party=findings.party, phase=findings.phase) if (
+        answerable and findings.list_share is None and not labelled
+        and (d["list"] > d["answer"] or (findings.list_offer is not None
+                                         and findings.list_offer >= thresholds.get("list_offer_min", 1.0)))) else {}
     if not labelled and safety.alone >= safety.alone_min and (backed or not off_topic):
-        return Verdict(False, ["safety"], on_route, answerable=answerable)
+        return Verdict(False, ["safety"], on_route, answerable=answerable, **offer)
     if backed and not labelled:
-        return Verdict(False, ["safety_also"], on_route, answerable=answerable)
+        return Verdict(False, ["safety_also"], on_route, answerable=answerable, **offer)
     mention = not labelled and safety.blended >= safety.mention_min
     if d["answer"] + d["list"] < answer_min:
         kind = max(("out_of_scope", "unrelated", "injection"), key=lambda k: d[k])
@@ -138,12 +146,6 @@ def decide(findings: Findings, corpus: Corpus, thresholds: dict[str, float]) -> 
     if wants_list:
         return Verdict(False, ["list", *([f"silent:{topic.id}"] if topic and open_part else [])],
                        silent if open_part else [], party=findings.party, phase=findings.phase)
-    # one point, yet the list-offer model finds a request for a party's whole list likely
-    # enough: say how to ask for that list (a follow-up read with the message before it has
-    # chosen between the two with its own model)
-    offer = dict(offer_list=True, party=findings.party, phase=findings.phase) if (
-        findings.list_share is None and not labelled and findings.list_offer is not None
-        and findings.list_offer >= thresholds.get("list_offer_min", 1.0)) else {}
     if topic and open_part:
         first = (d["out_of_scope"] > d["answer"] + d["list"]
                  and not (findings.hits and findings.hits[0].score >= RELATED_MIN))

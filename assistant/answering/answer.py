@@ -399,7 +399,7 @@ def compose(
     paragraphs += [" ".join(scope)] if scope else []
     paragraphs += [" ".join(dict.fromkeys(notes))] if notes else []
     paragraphs += [" ".join(_marked(note, shown) for _, note in steps)] if steps else []
-    if verdict.offer_list and not routed:
+    if verdict.offer_list:
         paragraphs.append(list_offer(role, lang, verdict.party, verdict.phase))
     answer = compose_text(Answer(question, lang, "", False, cites, role, list(verdict.reasons), track=track,
                                  lead=lead, notes=paragraphs, stated=stated))
