@@ -403,15 +403,16 @@ def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
 
 
 def test_the_list_only_passes_are_list_questions_kept_out_of_the_bank(assistant) -> None:
-    """The passes of `lists/` are list questions with their party and phase, most about another
-    party than the asker's or following a message they ask another list after, and follow-ups
-    asking one point after a list request; they train the choices of a list only: the index's
-    bank has none of them."""
+    """The passes of `lists/` are list questions with their party and phase, many about another
+    party than the asker's or following a message they ask another list after, follow-ups
+    asking one point after a list request, and first messages asking one point in the words of
+    a list request; they train the choices of a list and the list offer only: the index's bank
+    has none of them."""
     side = load_bank(lists_folder(BANK), set(CORPUS.by_id))
     lists = [q for q in side if q.kind == "list"]
     assert lists and all(q.party in AUDIENCES and list_phase(q.phase) for q in lists)
     assert sum(q.party != ROLE_AUDIENCE[q.role] or q.context is not None for q in lists) > len(lists) / 2
-    assert all(q.kind == "answer" and q.context for q in side if q.kind != "list")  # one point after a list
+    assert all(q.kind == "answer" and q.ids for q in side if q.kind != "list")  # one point, with its provisions
     assert not {q.pass_ for q in side} & {q.pass_ for q in BANK_QUESTIONS}
     assert assistant.retriever.index.bank.shape[0] == len(BANK_QUESTIONS)
 
