@@ -229,6 +229,8 @@ class Assistant:
             answer = self._named_answer(q, language, role, named, bad, track)
         else:
             found = found or self.retriever.examine(query, role, track)
+            if found.list_share is None:  # a follow-up's own model has chosen between list and point
+                found = self.retriever.with_list_offer(found, query, role)
             hits, top_similarity = found.hits, found.top_similarity
             verdict = decide(found, self.corpus, cut)
             answer = compose(q, language, role, hits, verdict, self.corpus, track,

@@ -1543,9 +1543,11 @@ def test_a_safety_route_answer_offers_the_list_a_list_request_would_have_got(
 
 
 def test_only_an_answer_to_one_point_asks_the_list_offer_model(assistant) -> None:
-    """The search asks the list-offer model only when the decision answers one point: a refused
+    """The list-offer model is asked only when the decision answers one point: a refused
     question and a list request carry no list-offer probability."""
-    examine = assistant.retriever.examine
+    def examine(text: str, role: str):  # type: ignore[no-untyped-def]
+        return assistant.retriever.with_list_offer(assistant.retriever.examine(text, role), text, role)
+
     one = examine("moet het bedrijf mijn reiskosten betalen?", "student")
     refused = examine("wat is het recept voor pannenkoeken?", "student")
     whole = examine("Wat moet het stagebedrijf allemaal doen tijdens de stage? Zet alles op een rij.", "company")

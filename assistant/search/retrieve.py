@@ -227,15 +227,20 @@ class Retriever:
         row = int(sig.nearest[0, 0])
         same_as = ((KINDS[bank.kind[row]], bool(bank.safety[row]))
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
-        shares = dict(zip(KINDS, map(float, decision), strict=True))
-        list_in = list_input(q, [role])
-        # only an answer to one point can offer a list, so only it pays for the list-offer model
-        one_point = answer_min <= shares["answer"] + shares["list"] and shares["list"] <= shares["answer"]
-        return Findings(hits, shares, safety, topic, float(dense.max()), same_as,
-                        reading_part(decide_in, general[None, :]), prob, q, answer_min, self.model.party_of(list_in),
-                        self.model.phase_of(list_in),
-                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)),
-                        list_offer=self.model.list_offer_of(list_in, query) if one_point else None)
+        return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
+                        float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
+                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in),
+                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
+
+    def with_list_offer(self, found: Findings, query: str, role: str | None) -> Findings:
+        """`found` with the list-offer model's probability when the decision answers it as one
+        point: only such an answer can offer a list, so only the reading that is answered, and
+        only then, pays for the model."""
+        d = found.decision
+        one_point = (found.answer_min or 0.0) <= d["answer"] + d["list"] and d["list"] <= d["answer"]
+        if found.vector is None or not one_point:
+            return found
+        return replace(found, list_offer=self.model.list_offer_of(list_input(found.vector, [role]), query))
 
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether
