@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from typing import TYPE_CHECKING
 
@@ -233,6 +233,9 @@ class Assistant:
                 found = self.retriever.with_list_offer(found, query, role)
             hits, top_similarity = found.hits, found.top_similarity
             verdict = decide(found, self.corpus, cut)
+            if (verdict.offer_list or "list" in verdict.reasons) and found.party is None:
+                found = self.retriever.with_list_choices(found, q, role)
+                verdict = replace(verdict, party=found.party, phase=found.phase)
             answer = compose(q, language, role, hits, verdict, self.corpus, track,
                              cut["cite_min"], cut["cite_ratio"])
         answer.resolved_question = query if query != q else None
@@ -275,7 +278,7 @@ class Assistant:
         follows = self.retriever.follows(found, found_both, opening)
         cut = self.retriever.model.thresholds["follows_min_opening" if opening else "follows_min"]
         if follows is not None and follows >= cut:
-            return both.query, both.track, self.retriever.list_choices_of_follow_up(found_both, found, role)
+            return both.query, both.track, self.retriever.list_choices_of_follow_up(found_both, found, alone.query, role)
         return alone.query, alone.track, found
 
     def _named_answer(

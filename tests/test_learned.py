@@ -312,6 +312,47 @@ def test_the_shipped_party_model_names_the_party_better_than_the_askers_role(ass
                         for name in side)
 
 
+def test_the_list_choices_word_weight_is_the_one_right_most_often_out_of_pass() -> None:
+    """The word model's weight in the party and phase blends is the grid's weight whose blend
+    picks the labelled class most often, the lower weight on a tie."""
+    from assistant.training.train import LIST_WORD_WEIGHTS, choose_choice_weight
+
+    y = np.array([0, 1, 2, 0])
+    vector = np.eye(3)[[0, 1, 1, 1]] * 0.6 + 0.1  # right on rows 0 and 1
+    words = np.eye(3)[[1, 1, 2, 0]] * 0.9 + 0.05  # right on rows 1 to 3, sure of each
+    assert choose_choice_weight(vector, words, y) == min(w for w in LIST_WORD_WEIGHTS if w > 0.4)
+    assert choose_choice_weight(vector, vector, y) == 0.0  # no better with the words: the lower weight
+    flat = np.full((4, 3), 1 / 3) + np.eye(3)[[1, 0, 0, 1]] * 0.01  # all but sure of nothing, wrong
+    assert choose_choice_weight(flat, words, y) == min(w for w in LIST_WORD_WEIGHTS if w > 0)  # any weight fixes it
+
+
+def test_a_lists_party_and_phase_come_from_the_word_blend_and_only_a_list_asks_them(assistant, monkeypatch) -> None:
+    """A list request gets the party and phase of the vectors' and the words' models blended as
+    the thresholds weight them (here the words, made to say the school during the placement, at
+    full weight); a one-point answer never asks those models."""
+    m = assistant.retriever.model
+    asked: list[str] = []
+    real = type(assistant.retriever).with_list_choices
+    monkeypatch.setattr(type(assistant.retriever), "with_list_choices",
+                        lambda self, found, text, role: asked.append(text) or real(self, found, text, role))
+    one = assistant.ask("moet het bedrijf mijn reiskosten betalen?", "student", llm=False)
+    assert "list" not in one.reasons and not asked
+    question = "What must we arrange as a company before the intern starts? List every point."
+    plain = assistant.ask(question, "company", llm=False)
+    assert "list" in plain.reasons and asked == [question]
+    assert plain.answer.startswith(TEXTS["en"]["list_intro"]["company"]["company"].split("{")[0])
+    monkeypatch.setattr(m, "party_words", replace(m.party_words, coef=np.zeros_like(m.party_words.coef),
+                                                  bias=np.array([-9.0, -9.0, 9.0])))
+    monkeypatch.setattr(m, "phase_words", replace(m.phase_words, coef=np.zeros_like(m.phase_words.coef),
+                                                  bias=np.array([-9.0, 9.0, -9.0, -9.0])))
+    monkeypatch.setitem(m.thresholds, "party_word_weight", 1.0)
+    monkeypatch.setitem(m.thresholds, "phase_word_weight", 1.0)
+    school = assistant.ask(question, "company", llm=False)
+    during = {pid for pid in checklist(CORPUS, "staff", None)["during"]}
+    assert "list" in school.reasons and set(ids(school)) <= during
+    assert school.answer.startswith(TEXTS["en"]["list_intro"]["company"]["school"].split("{")[0])
+
+
 def test_the_shipped_phase_model_names_the_phase_better_than_the_most_common_one(assistant) -> None:
     """Out of pass, the phase model names the phase a list question asks for (or the whole list)
     more often than taking the most common phase, over all list questions and on every pass with
@@ -344,14 +385,15 @@ def test_a_follow_ups_list_choices_read_its_message_alone_too(assistant, monkeyp
     phase = Linear(W * 10, np.zeros(len(LIST_PHASES), np.float32), np.zeros(2 * n + 3, np.float32),
                    np.ones(2 * n + 3, np.float32))
     monkeypatch.setattr(r.model, "phase", phase)
-    assert r.examine(f"{first} and during?", "company").phase == "before"
-    assert r.list_choices_of_follow_up(joined, alone, "company").phase == "during"
+    monkeypatch.setitem(r.model.thresholds, "phase_word_weight", 0.0)  # the vectors' model alone
+    assert r.with_list_choices(joined, f"{first} and during?", "company").phase == "before"
+    assert r.list_choices_of_follow_up(joined, alone, "and during?", "company").phase == "during"
     # the follow-up model's share of a list, here by the likeness of the message alone to itself
     W = np.zeros((2 * n + 3, 1), np.float32)
     W[n + 3:, 0] = alone.vector[0] * 10
     share = Linear(W, np.array([-5.0], np.float32), np.zeros(2 * n + 3, np.float32), np.ones(2 * n + 3, np.float32))
     monkeypatch.setattr(r.model, "follow_up_list", share)
-    assert r.list_choices_of_follow_up(joined, alone, "company").list_share > 0.99
+    assert r.list_choices_of_follow_up(joined, alone, "and during?", "company").list_share > 0.99
     assert r.examine(f"{first} and during?", "company").list_share is None  # read alone: the decision's
 
 
@@ -1415,13 +1457,25 @@ def test_the_party_and_phase_models_survive_saving(tmp_path) -> None:
     shipped.party = Linear(np.zeros((n, 3), np.float32), b, np.zeros(n, np.float32), np.ones(n, np.float32))
     b = np.array([-5.0, -5.0, 5.0, -5.0], np.float32)  # always discrimination
     shipped.phase = Linear(np.zeros((n, 4), np.float32), b, np.zeros(n, np.float32), np.ones(n, np.float32))
+    assert shipped.party_words is not None and shipped.phase_words is not None
+    # the word models always say the school and before, and weigh 0.4 in the blend
+    shipped.party_words = replace(shipped.party_words, coef=np.zeros_like(shipped.party_words.coef),
+                                  bias=np.array([-5.0, -5.0, 5.0]))
+    shipped.phase_words = replace(shipped.phase_words, coef=np.zeros_like(shipped.phase_words.coef),
+                                  bias=np.array([5.0, -5.0, -5.0, -5.0]))
+    shipped.thresholds |= {"party_word_weight": 0.4, "phase_word_weight": 0.4}
     shipped.save(tmp_path / "m.npz")
     again = LearnedModel.load(tmp_path / "m.npz")
-    assert again.party_of(np.zeros((1, n), np.float32)) == AUDIENCES[1] == "company"
-    assert again.phase_of(np.zeros((1, n), np.float32)) == "discrimination"
+    x = np.zeros((1, n), np.float32)
+    assert again.party_of(x, "stage") == AUDIENCES[1] == "company"
+    assert again.phase_of(x, "stage") == "discrimination"
+    again.thresholds |= {"party_word_weight": 0.6, "phase_word_weight": 0.6}  # now the words outweigh
+    assert (again.party_of(x, "stage"), again.phase_of(x, "stage")) == ("school", "before")
+    again.party_words = again.phase_words = None  # the vectors' models alone
+    assert (again.party_of(x, "stage"), again.phase_of(x, "stage")) == ("company", "discrimination")
     again.party = again.phase = None
-    assert again.party_of(np.zeros((1, n), np.float32)) is None
-    assert again.phase_of(np.zeros((1, n), np.float32)) is None
+    assert again.party_of(x, "stage") is None
+    assert again.phase_of(x, "stage") is None
 
 
 def test_the_shipped_short_decision_refuses_fewer_short_messages_than_the_general_one(assistant) -> None:
@@ -1588,8 +1642,8 @@ def test_the_list_offers_example_is_answered_as_the_list_it_names(assistant, mon
     from assistant.answering.answer import list_offer
 
     seen: list[Verdict] = []
-    real = module.decide
-    monkeypatch.setattr(module, "decide", lambda *a: seen.append(real(*a)) or seen[-1])
+    real = module.compose
+    monkeypatch.setattr(module, "compose", lambda *a: seen.append(a[4]) or real(*a))  # the verdict composed
     wrong = []
     for lang in ("nl", "en"):
         quote = ("„", "”") if lang == "nl" else ("“", "”")

@@ -61,6 +61,8 @@ PARTS = ("cls", "ranker", "decide", "safety", "topic")
 OPTIONAL_PARTS = ("reading", "decide_short", "party", "safety_short", "phase", "follow_up_list", "open_part",
                   "list_offer")
 WORD_ARRAYS = ("terms", "idf", "coef")
+#: the optional word models of several classes (`WordClasses`)
+WORD_CLASS_PARTS = ("topic_words", "party_words", "phase_words")
 
 
 @dataclass
@@ -104,6 +106,12 @@ class LearnedModel:
     #: (`thresholds["list_offer_word_weight"]`; binary; None: no answer offers a list)
     list_offer: Linear | None = None
     list_offer_words: WordModel | None = None
+    #: models of the message's words for the choices of party and phase, blended with `party`
+    #: and `phase` as training weighted them (`thresholds["party_word_weight"]`,
+    #: `thresholds["phase_word_weight"]`): the vector weighs the subject of a message over who
+    #: it says is asking ("we get an intern from the university: what now?")
+    party_words: WordClasses | None = None
+    phase_words: WordClasses | None = None
 
     def _short(self, n_words: int) -> bool:
         return n_words <= self.thresholds.get("short_words", 0)
@@ -117,13 +125,24 @@ class LearnedModel:
             return self.decide_short.proba(decide_in)[0], self.thresholds["answer_min_short"]
         return (self.decide.proba(decide_in)[0] if general is None else general), self.thresholds["answer_min"]
 
-    def party_of(self, party_in: np.ndarray) -> str | None:
-        """The party a list question is about; None without a party model."""
-        return None if self.party is None else AUDIENCES[int(self.party.proba(party_in)[0].argmax())]
+    def _list_choice(self, part: str, list_in: np.ndarray, text: str, names: tuple[str, ...]) -> str | None:
+        """One choice of a list from `list_in` and the words of `text` (the message alone),
+        blended as training weighted them; None without that part."""
+        vector, words = getattr(self, part), getattr(self, f"{part}_words")
+        if vector is None:
+            return None
+        p = vector.proba(list_in)[0]
+        if words is not None and (w := self.thresholds.get(f"{part}_word_weight", 0.0)):
+            p = (1.0 - w) * p + w * words.proba([text])[0]
+        return names[int(p.argmax())]
 
-    def phase_of(self, list_in: np.ndarray) -> str | None:
+    def party_of(self, list_in: np.ndarray, text: str) -> str | None:
+        """The party a list question is about; None without a party model."""
+        return self._list_choice("party", list_in, text, AUDIENCES)
+
+    def phase_of(self, list_in: np.ndarray, text: str) -> str | None:
         """The phase a list question asks for ("any": the whole list); None without a phase model."""
-        return None if self.phase is None else LIST_PHASES[int(self.phase.proba(list_in)[0].argmax())]
+        return self._list_choice("phase", list_in, text, LIST_PHASES)
 
     def list_share(self, list_in: np.ndarray) -> float | None:
         """P(a follow-up read with the message before it asks for a whole list); None without
@@ -186,8 +205,9 @@ class LearnedModel:
             if (words := getattr(self, part)) is not None:
                 arrays |= {f"{part}.{name}": getattr(words, name) for name in WORD_ARRAYS}
                 arrays[f"{part}.bias"] = np.array(words.bias)
-        if self.topic_words is not None:
-            arrays |= {f"topic_words.{name}": getattr(self.topic_words, name) for name in (*WORD_ARRAYS, "bias")}
+        for part in WORD_CLASS_PARTS:
+            if (classes := getattr(self, part)) is not None:
+                arrays |= {f"{part}.{name}": getattr(classes, name) for name in (*WORD_ARRAYS, "bias")}
         arrays["meta"] = np.array(json.dumps({"thresholds": self.thresholds, **self.meta}, sort_keys=True))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
@@ -212,12 +232,12 @@ class LearnedModel:
 
                 words, offer_words = word_model("safety_words"), word_model("list_offer_words")
                 optional = {part: linear(part) if f"{part}.W" in data.files else None for part in OPTIONAL_PARTS}
-                topic_words = (WordClasses(*(data[f"topic_words.{n}"] for n in (*WORD_ARRAYS, "bias")))
-                               if "topic_words.terms" in data.files else None)
+                word_classes = {part: WordClasses(*(data[f"{part}.{n}"] for n in (*WORD_ARRAYS, "bias")))
+                                if f"{part}.terms" in data.files else None for part in WORD_CLASS_PARTS}
         except (OSError, ValueError, KeyError) as exc:
             raise IndexBuildError(f"the learned model {path} cannot be read ({exc})") from exc
         thresholds = meta.pop("thresholds")
-        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional, topic_words=topic_words,
+        return cls(**parts, safety_words=words, thresholds=thresholds, meta=meta, **optional, **word_classes,
                    list_offer_words=offer_words)
 
     def fits(self, expected: dict) -> bool:

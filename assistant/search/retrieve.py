@@ -229,8 +229,7 @@ class Retriever:
                    if sig.nearest_sim[0] >= SAME_QUESTION else None)
         return Findings(hits, dict(zip(KINDS, map(float, decision), strict=True)), safety, topic,
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
-                        answer_min, self.model.party_of(list_in := list_input(q, [role])), self.model.phase_of(list_in),
-                        open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
+                        answer_min, open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
 
     def with_list_offer(self, found: Findings, query: str, role: str | None) -> Findings:
         """`found` with the list-offer model's probability when the decision answers it as one
@@ -242,6 +241,15 @@ class Retriever:
             return found
         return replace(found, list_offer=self.model.list_offer_of(list_input(found.vector, [role]), query))
 
+    def with_list_choices(self, found: Findings, text: str, role: str | None) -> Findings:
+        """`found` with the party and phase a list of it would be for, from its vector and the
+        words of `text`: only a list or an offer of one reads them, so only such an answer pays
+        for the models."""
+        if found.vector is None:
+            return found
+        list_in = list_input(found.vector, [role])
+        return replace(found, party=self.model.party_of(list_in, text), phase=self.model.phase_of(list_in, text))
+
     def follows(self, alone: Findings, joined: Findings, opening: bool) -> float | None:
         """P(a chat message is meant with the one before it), from its two readings and whether
         it opens like a follow-up; None when the model was trained without chat turns."""
@@ -250,15 +258,16 @@ class Retriever:
         return self.model.follows(reading_input(alone.reading, joined.reading, alone.prob, joined.prob,
                                                 alone.vector, joined.vector, np.array([opening])))
 
-    def list_choices_of_follow_up(self, joined: Findings, alone: Findings, role: str | None) -> Findings:
+    def list_choices_of_follow_up(self, joined: Findings, alone: Findings, text: str, role: str | None) -> Findings:
         """The joined reading of a chat message, its list choices made from both readings'
-        vectors: a follow-up may ask for another list than the message before it ("and
-        during?"), or for one point of it ("just the allowance part")."""
+        vectors and the words of the message alone (`text`): a follow-up may ask for another
+        list than the message before it ("and during?"), or for one point of it ("just the
+        allowance part")."""
         if joined.vector is None or alone.vector is None:
             return joined
         list_in = list_input(joined.vector, [role], alone.vector)
-        return replace(joined, list_share=self.model.list_share(list_in), party=self.model.party_of(list_in),
-                       phase=self.model.phase_of(list_in))
+        return replace(joined, list_share=self.model.list_share(list_in), party=self.model.party_of(list_in, text),
+                       phase=self.model.phase_of(list_in, text))
 
     def search(self, query: str, role: str | None = None, track: str | None = None, k: int = 8,
                within: set[str] | None = None) -> list[Hit]:

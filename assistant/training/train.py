@@ -377,8 +377,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         thresholds["open_part_min"] = part_threshold
         figures |= part_figures
         log(f"open-part model: {time.perf_counter() - t0:.1f} s")
-    party, party_figures = fit_party(data, C_cls)
-    phase, phase_figures = fit_phase(data, C_cls)
+    party, party_words, thresholds["party_word_weight"], party_figures = fit_party(data, C_cls)
+    phase, phase_words, thresholds["phase_word_weight"], phase_figures = fit_phase(data, C_cls)
     follow_up_list, follow_up_figures = fit_follow_up_list(data, C_cls)
     list_offer, list_offer_words, offer_thresholds, offer_figures = fit_list_offer(data, C_cls)
     thresholds |= offer_thresholds
@@ -399,7 +399,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
         log(f"short-message decision and safety route: {time.perf_counter() - t0:.1f} s")
     return (LearnedModel(cls, ranker, decide, safety, topic, word_model, thresholds, {"topics": topics}, reading,
                          decide_short, party, safety_short, phase, follow_up_list, open_part, topic_words,
-                         list_offer, list_offer_words), figures)
+                         list_offer, list_offer_words, party_words, phase_words), figures)
 
 
 def _is_list(q: BankQuestion) -> bool:
@@ -451,25 +451,61 @@ def _per_pass(names: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return [*((p, names == p) for p in np.unique(names).tolist()), ("all", np.ones(len(names), dtype=bool))]
 
 
+#: weights of a word model in a blend with a vector's model that training chooses from (the
+#: choices of a list and the list offer)
+LIST_WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)
+#: the strength of those word models (C of their logistic regressions)
+C_LIST_WORDS = 10.0
+
+
+def choose_choice_weight(vector: np.ndarray, words_: np.ndarray, y: np.ndarray) -> float:
+    """The word model's weight in the blend of class probabilities that is right most often
+    out of pass (the lower weight on a tie)."""
+    scored = [(float((((1 - w) * vector + w * words_).argmax(axis=1) == y).mean()), w) for w in LIST_WORD_WEIGHTS]
+    return max(scored, key=lambda s: (s[0], -s[1]))[1]
+
+
 def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray, baseline: np.ndarray,
-                     classes: tuple[str, ...], name: str, without: str, C: float) -> tuple[Linear | None, dict]:
-    """Fit one choice of a list question (`y`: column of `classes`); each pass scored by a model
-    fitted on the others (`{name}_accuracy`), beside a choice made without the model (`baseline`,
+                     classes: tuple[str, ...], name: str, without: str, C: float
+                     ) -> tuple[Linear | None, WordClasses | None, float, dict]:
+    """Fit one choice of a list (`y`: column of `classes`) from `X` and from the words of each
+    message alone, and the word model's weight in their blend (`choose_choice_weight`). Each
+    pass is scored by models fitted on the others: the blend (`{name}_accuracy`), the vector's
+    model alone (`vector_accuracy`) and a choice made without a model (`baseline`,
     `{without}_accuracy`). None when there are no such questions."""
     if not questions:
-        return None, {}
+        return None, None, 0.0, {}
+    n = len(classes)
+    texts = [q.text for q in questions]
     names = np.array([q.pass_ for q in questions])
-    predicted = _out_of_pass(X, y, names, C, len(classes))
+    vector, words_ = np.zeros((len(y), n)), np.zeros((len(y), n))
+    for p in np.unique(names):
+        fit, rows = names != p, names == p
+        if len(np.unique(y[fit])) < 2:
+            vector[rows, y[fit][0]] = words_[rows, y[fit][0]] = 1.0
+            continue
+        m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
+        if len(seen) == 2:  # a binary model gives P(the second class) alone
+            vector[rows, seen[1]] = m.proba(X[rows])
+            vector[rows, seen[0]] = 1.0 - vector[rows, seen[1]]
+        else:
+            vector[rows] = _widen(m, seen, n).proba(X[rows])
+        words_[rows] = fit_word_classes([texts[i] for i in np.flatnonzero(fit)], y[fit], n, C_LIST_WORDS,
+                                        SEED).proba([texts[i] for i in np.flatnonzero(rows)])
+    w = choose_choice_weight(vector, words_, y)
+    predicted = ((1 - w) * vector + w * words_).argmax(axis=1)
     figures = {f"{p} ({name})": {"n": int(pick.sum()), f"{name}_accuracy": float((predicted[pick] == y[pick]).mean()),
+                                 "vector_accuracy": float((vector[pick].argmax(axis=1) == y[pick]).mean()),
                                  f"{without}_accuracy": float((baseline[pick] == y[pick]).mean())}
                for p, pick in _per_pass(names)}
     m, seen = _fit_linear(X, y, C, scale=False)
-    return _widen(m, seen, len(classes)), figures
+    return _widen(m, seen, n), fit_word_classes(texts, y, n, C_LIST_WORDS, SEED), w, figures
 
 
-def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
-    """Whose obligations a list question asks for, from `list_input`, fitted on every list
-    question and list request of a chat turn, beside taking the asker's own party."""
+def fit_party(data: Data, C: float) -> tuple[Linear | None, WordClasses | None, float, dict]:
+    """Whose obligations a list question asks for, from `list_input` and the message's words,
+    fitted on every list question and list request of a chat turn, beside taking the asker's
+    own party."""
     questions, X = _list_questions(data)
     keep = [i for i, q in enumerate(questions) if q.party in AUDIENCES]
     questions = [questions[i] for i in keep]
@@ -478,9 +514,10 @@ def fit_party(data: Data, C: float) -> tuple[Linear | None, dict]:
     return _fit_list_choice(questions, X[keep], y, asker, AUDIENCES, "party", "asker", C)
 
 
-def fit_phase(data: Data, C: float) -> tuple[Linear | None, dict]:
-    """Which phase a list question asks for (or the whole list), from `list_input`, fitted on
-    the same questions as the party, beside the most common phase of the other passes."""
+def fit_phase(data: Data, C: float) -> tuple[Linear | None, WordClasses | None, float, dict]:
+    """Which phase a list question asks for (or the whole list), from `list_input` and the
+    message's words, fitted on the same questions as the party, beside the most common phase of
+    the other passes."""
     questions, X = _list_questions(data)
     keep = [i for i, q in enumerate(questions) if list_phase(q.phase) is not None]
     questions = [questions[i] for i in keep]
@@ -521,10 +558,6 @@ def fit_follow_up_list(data: Data, C: float) -> tuple[Linear | None, dict]:
 LIST_OFFER_RATE = 0.02
 #: the probabilities the list offer's threshold is chosen from
 LIST_OFFER_GRID = tuple(float(t) for t in np.round(np.arange(0.05, 1.0, 0.01), 2))
-#: weights of the word model in the list offer's probability that training chooses from
-LIST_OFFER_WORD_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0)
-#: the word model's strength for the list offer (C of its logistic regression)
-C_LIST_WORDS = 10.0
 
 
 def offer_threshold(prob: np.ndarray, is_list: np.ndarray, rate: float = LIST_OFFER_RATE) -> float:
@@ -543,7 +576,7 @@ def choose_offer_weight(vector: np.ndarray, words_: np.ndarray, is_list: np.ndar
         t = offer_threshold(blend, is_list)
         return (float((blend[is_list] >= t).mean()) if is_list.any() else 0.0), t
 
-    scored = [(found(w), w) for w in LIST_OFFER_WORD_WEIGHTS]
+    scored = [(found(w), w) for w in LIST_WORD_WEIGHTS]
     (_, t), w = max(scored, key=lambda s: s[0][0])  # the first, so the lower weight, on a tie
     return w, t
 
@@ -1119,13 +1152,15 @@ def _sections() -> list[tuple[str, str, tuple[str, ...], tuple[str, ...]]]:
          "each pass's list questions (those of the bank, the passes of `corpus/questions/lists/`, "
          "which train the choices of a list only, and the chat turns' list requests) scored by a party "
          "model fitted on the other passes, beside taking the asker's own party (`asker_accuracy`). "
-         "Both choices read a follow-up joined to the message before it and alone.",
-         ("party_accuracy", "asker_accuracy"), ("n",)),
+         "Both choices read a follow-up joined to the message before it and alone, and the words of the "
+         "message alone: `vector_accuracy` is the vectors' model without the word model, which training "
+         "weights in (`party_word_weight`, `phase_word_weight`) as the blend is right most often here.",
+         ("party_accuracy", "vector_accuracy", "asker_accuracy"), ("n",)),
         ("phase_accuracy",
          "Which phase a list question asks for (before the placement, during it, discrimination, or "
          "the whole list): the same list questions, scored by a phase model fitted on the other "
          "passes, beside taking the most common phase of the other passes (`common_accuracy`).",
-         ("phase_accuracy", "common_accuracy"), ("n",)),
+         ("phase_accuracy", "vector_accuracy", "common_accuracy"), ("n",)),
         ("follow_up_accuracy",
          "Whether an answered message read with the one before it asks for a whole list or one point: "
          "every such follow-up of the bank, of `corpus/questions/lists/` and of the chat turns, scored "
