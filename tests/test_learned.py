@@ -651,7 +651,8 @@ THRESHOLD_STEPS = {"answer_min": 0.01, "answer_min_short": 0.01, "cite_min": 0.0
                    "safety_words_min_short": 0.02, "safety_word_weight": 0.2, "topic_min": 0.05,
                    "follows_min": 0.05, "follows_min_opening": 0.05, "safety_mention_min": 0.02,
                    "safety_mention_min_short": 0.02, "open_part_min": 0.05, "topic_word_weight": 0.2,
-                   "list_offer_min": 0.01, "list_offer_word_weight": 0.3}
+                   "list_offer_min": 0.01, "list_offer_word_weight": 0.3, "party_word_weight": 0.3,
+                   "phase_word_weight": 0.3}
 
 
 @pytest.mark.slow
@@ -680,7 +681,7 @@ def test_training_reproduces_the_shipped_model(assistant, tmp_path) -> None:
             a, b = getattr(getattr(again, part), name), getattr(getattr(shipped, part), name)
             assert a.shape == b.shape, (part, name)
             assert np.abs(a - b).max() <= 0.02 * np.abs(b).max() + 1e-4, (part, name, float(np.abs(a - b).max()))
-    for words in ("safety_words", "topic_words"):
+    for words in ("safety_words", "topic_words", "party_words", "phase_words"):
         a, b = getattr(again, words), getattr(shipped, words)
         assert a is not None and b is not None and list(a.terms) == list(b.terms), words
         assert np.abs(a.coef - b.coef).max() <= 0.02 * np.abs(b.coef).max() + 1e-4, words
