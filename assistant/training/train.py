@@ -430,20 +430,28 @@ def _list_questions(data: Data, keep: Callable[[BankQuestion], bool] = _is_list
     return questions, list_input(np.array(searched), [q.role for q in questions], np.array(alone))
 
 
-def _out_of_pass(X: np.ndarray, y: np.ndarray, names: np.ndarray, C: float, n_classes: int) -> np.ndarray:
-    """Each pass's predicted class (`y`'s labels, of `n_classes`) by a model fitted on the other
-    passes; a fold with two classes fits a binary model, read at P ≥ 0.5, and a fold left with
-    one class predicts it."""
-    predicted = np.zeros(len(y), dtype=int)
+def _out_of_pass_proba(X: np.ndarray, y: np.ndarray, names: np.ndarray, C: float, n_classes: int) -> np.ndarray:
+    """Each pass's class probabilities (N, `n_classes`; columns are `y`'s labels) by a model
+    fitted on the other passes; a fold with two classes fits a binary model, and a fold left
+    with one class gives that class all of it."""
+    proba = np.zeros((len(y), n_classes))
     for p in np.unique(names):
         fit, rows = names != p, names == p
         if len(np.unique(y[fit])) < 2:
-            predicted[rows] = y[fit][0]
+            proba[rows, y[fit][0]] = 1.0
             continue
         m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
-        predicted[rows] = (seen[(m.proba(X[rows]) >= 0.5).astype(int)] if len(seen) == 2
-                           else _widen(m, seen, n_classes).proba(X[rows]).argmax(axis=1))
-    return predicted
+        if len(seen) == 2:  # a binary model gives P(the second class) alone
+            proba[rows, seen[1]] = m.proba(X[rows])
+            proba[rows, seen[0]] = 1.0 - proba[rows, seen[1]]
+        else:
+            proba[rows] = _widen(m, seen, n_classes).proba(X[rows])
+    return proba
+
+
+def _out_of_pass(X: np.ndarray, y: np.ndarray, names: np.ndarray, C: float, n_classes: int) -> np.ndarray:
+    """Each pass's predicted class by a model fitted on the other passes (`_out_of_pass_proba`)."""
+    return _out_of_pass_proba(X, y, names, C, n_classes).argmax(axis=1)
 
 
 def _per_pass(names: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -478,18 +486,12 @@ def _fit_list_choice(questions: list[BankQuestion], X: np.ndarray, y: np.ndarray
     n = len(classes)
     texts = [q.text for q in questions]
     names = np.array([q.pass_ for q in questions])
-    vector, words_ = np.zeros((len(y), n)), np.zeros((len(y), n))
+    vector, words_ = _out_of_pass_proba(X, y, names, C, n), np.zeros((len(y), n))
     for p in np.unique(names):
         fit, rows = names != p, names == p
         if len(np.unique(y[fit])) < 2:
-            vector[rows, y[fit][0]] = words_[rows, y[fit][0]] = 1.0
+            words_[rows, y[fit][0]] = 1.0
             continue
-        m, seen = _fit_linear(X[fit], y[fit], C, scale=False)
-        if len(seen) == 2:  # a binary model gives P(the second class) alone
-            vector[rows, seen[1]] = m.proba(X[rows])
-            vector[rows, seen[0]] = 1.0 - vector[rows, seen[1]]
-        else:
-            vector[rows] = _widen(m, seen, n).proba(X[rows])
         words_[rows] = fit_word_classes([texts[i] for i in np.flatnonzero(fit)], y[fit], n, C_LIST_WORDS,
                                         SEED).proba([texts[i] for i in np.flatnonzero(rows)])
     w = choose_choice_weight(vector, words_, y)
