@@ -230,7 +230,7 @@ class Assistant:
         else:
             found = found or self.retriever.examine(query, role, track)
             if found.list_share is None:  # a follow-up's own model has chosen between list and point
-                found = self.retriever.with_list_offer(found, query, role)
+                found = self.retriever.with_list_offer(found, q, role)
             hits, top_similarity = found.hits, found.top_similarity
             verdict = decide(found, self.corpus, cut)
             if (verdict.offer_list or "list" in verdict.reasons) and found.party is None:

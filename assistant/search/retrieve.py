@@ -231,15 +231,16 @@ class Retriever:
                         float(dense.max()), same_as, reading_part(decide_in, general[None, :]), prob, q,
                         answer_min, open_part=self.model.open_part_of(open_part_input(decide_in, topic_prob, word_prob)))
 
-    def with_list_offer(self, found: Findings, query: str, role: str | None) -> Findings:
-        """`found` with the list-offer model's probability when the decision answers it as one
-        point: only such an answer can offer a list, so only the reading that is answered, and
-        only then, pays for the model."""
+    def with_list_offer(self, found: Findings, text: str, role: str | None) -> Findings:
+        """`found` with the list-offer model's probability, from its vector and the words of
+        `text` (the message alone, as the model was trained), when the decision answers it as
+        one point: only such an answer can offer a list, so only the reading that is answered,
+        and only then, pays for the model."""
         d = found.decision
         one_point = (found.answer_min or 0.0) <= d["answer"] + d["list"] and d["list"] <= d["answer"]
         if found.vector is None or not one_point:
             return found
-        return replace(found, list_offer=self.model.list_offer_of(list_input(found.vector, [role]), query))
+        return replace(found, list_offer=self.model.list_offer_of(list_input(found.vector, [role]), text))
 
     def with_list_choices(self, found: Findings, text: str, role: str | None) -> Findings:
         """`found` with the party and phase a list of it would be for, from its vector and the
