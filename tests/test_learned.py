@@ -439,6 +439,28 @@ def test_a_list_leads_each_phase_with_the_rows_a_one_point_answer_would_cite(lan
     assert listed("before", []) == before
 
 
+@pytest.mark.parametrize("role", ["student", "company", "staff"])
+def test_a_discrimination_list_puts_the_manifestos_ambitions_after_the_agreements_and_says_whose_they_are(
+        role: str) -> None:
+    """The ambitions bind the manifesto's signatories, not the party asked about: in the list
+    and the checklist they follow the agreements, and in the list a line names the signatories
+    before them, even when the ranker's best hit is an ambition."""
+    for party in AUDIENCES:
+        group = checklist(CORPUS, AUDIENCE_ROLE[party], None)["discrimination"]
+        kinds = [CORPUS.by_id[pid].kind == "ambition" for pid in group]
+        assert any(kinds) and not all(kinds) and kinds == sorted(kinds)
+        for lang in ("nl", "en"):
+            a = compose("?", lang, role, [Hit(group[-1], 0.9)],
+                        Verdict(False, ["list"], party=party, phase="discrimination"), CORPUS, None, 0.05, 0.6)
+            listed = ids(a)
+            first = next(i for i, pid in enumerate(listed) if CORPUS.by_id[pid].kind == "ambition")
+            assert sorted(listed) == sorted(group) and all(CORPUS.by_id[p].kind == "ambition" for p in listed[first:])
+            line = TEXTS[lang]["list_ambitions"].strip()
+            assert a.answer.count(line) == 1
+            assert a.answer.index(f"[{first}]") < a.answer.index(line) < a.answer.index(f"[{first + 1}]")
+            assert "VNO-NCW/MKB-Nederland" in line
+
+
 def test_a_bank_phase_label_reads_as_a_list_choice() -> None:
     """"all" and "any" both ask for the whole list; a label that is no phase is no choice."""
     assert [list_phase(x) for x in ("all", "any", "before", "general", None)] == ["any", "any", "before", None, None]

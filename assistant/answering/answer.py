@@ -201,7 +201,8 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
     "what must we arrange before she starts" opens with the training plan and internship
     agreement; the rest keep the checklist's order, which reads best for a request with nothing
     specific in it. The checklist's general part (definitions, the signatories' closing
-    declaration) binds no party, so no list shows it."""
+    declaration) binds no party, so no list shows it; the manifesto's ambitions, commitments of
+    the code's signatories, follow a phase's agreements under a line that says so."""
     t = TEXTS[lang]
     party = party or ROLE_AUDIENCE[role]
     groups = {ph: ids for ph, ids in checklist(corpus, AUDIENCE_ROLE[party], track).items() if ph in LIST_PHASES}
@@ -220,9 +221,16 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
     for ph, ids in groups.items():
         if len(groups) > 1:
             lines.append(f"\n{t['phases'][ph]}:")
-        for pid in sorted(ids, key=lambda p: lead.get(p, len(lead))):  # stable: the rest keep their order
-            cites.append(citation(corpus, pid, lang))
-            lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
+        agreements = [pid for pid in ids if corpus.by_id[pid].kind != "ambition"]
+        ambitions = [pid for pid in ids if corpus.by_id[pid].kind == "ambition"]
+        # the manifesto's ambitions bind its signatories, not the party: after the agreements,
+        # under a line that says so; within each, stable: the rest keep their order
+        for part in (agreements, ambitions):
+            if part is ambitions and ambitions and agreements:
+                lines.append(t["list_ambitions"])
+            for pid in sorted(part, key=lambda p: lead.get(p, len(lead))):
+                cites.append(citation(corpus, pid, lang))
+                lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
     notes = [" ".join(scope)] if scope else []
     for s in silent or []:

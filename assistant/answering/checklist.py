@@ -18,6 +18,8 @@ def checklist(corpus: Corpus, role: str, track: str | None) -> dict[str, list[st
     Lead-ins ("… zorgt in ieder geval:") are left out for their items; so are footnotes,
     the introduction and the signature line. Phases in order: before, during,
     discrimination, general; empty phases are left out. No track: rules of both tracks.
+    Within a phase, the code's order, except that the manifesto's ambitions (commitments of its
+    signatories, not agreements that bind a party) come after the agreements.
     """
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}")
@@ -33,4 +35,5 @@ def checklist(corpus: Corpus, role: str, track: str | None) -> dict[str, list[st
             continue
         if audience in c.audiences and (track is None or c.track in ("all", track)):
             groups[c.phase].append(p.id)
-    return {phase: ids for phase, ids in groups.items() if ids}
+    return {phase: sorted(ids, key=lambda pid: corpus.by_id[pid].kind == "ambition")
+            for phase, ids in groups.items() if ids}
