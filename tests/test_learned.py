@@ -298,7 +298,11 @@ def test_a_list_about_another_party_lists_that_partys_provisions_in_the_askers_v
                   if phase != "general"]
         assert ids(a) == listed and listed != [pid for g in checklist(CORPUS, role, None).values() for pid in g]
         assert a.answer.startswith(TEXTS[lang]["list_intro"][role][party].format(phase=""))
-        assert all(CORPUS.summary(pid, role, lang) in a.answer for pid in listed)
+        # a summary in full, or (the manifesto's ambitions, under their own line) its words after
+        # the opening they share
+        assert all(" ".join(CORPUS.summary(pid, role, lang).split(" ")[-8:]) in a.answer for pid in listed)
+        assert all(CORPUS.summary(pid, role, lang) in a.answer for pid in listed
+                   if CORPUS.by_id[pid].kind != "ambition")
 
 
 def test_the_shipped_party_model_names_the_party_better_than_the_askers_role(assistant) -> None:
@@ -459,6 +463,11 @@ def test_a_discrimination_list_puts_the_manifestos_ambitions_after_the_agreement
             assert a.answer.count(line) == 1
             assert a.answer.index(f"[{first}]") < a.answer.index(line) < a.answer.index(f"[{first + 1}]")
             assert "VNO-NCW/MKB-Nederland" in line
+            # each ambition's own words, without the opening every summary of one shares
+            said = [CORPUS.summary(pid, role, lang) for pid in listed[first:]]
+            opening = " ".join(said[0].split(" ")[:4])
+            assert all(s.startswith(opening) for s in said) and opening not in a.answer
+            assert all(" ".join(s.split(" ")[-6:]) in a.answer for s in said)
 
 
 def test_a_bank_phase_label_reads_as_a_list_choice() -> None:

@@ -226,11 +226,17 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
         # the manifesto's ambitions bind its signatories, not the party: after the agreements,
         # under a line that says so; within each, stable: the rest keep their order
         for part in (agreements, ambitions):
-            if part is ambitions and ambitions and agreements:
+            headed = part is ambitions and bool(agreements)
+            if headed and ambitions:
                 lines.append(t["list_ambitions"])
-            for pid in sorted(part, key=lambda p: lead.get(p, len(lead))):
+            ordered = sorted(part, key=lambda p: lead.get(p, len(lead)))
+            said = [corpus.summary(pid, role, lang) for pid in ordered]
+            # under that line, without the opening they all share ("One of the manifesto's ambitions is")
+            skip = _shared_opening(said) if headed and len(said) > 1 else 0
+            for pid, text in zip(ordered, said, strict=True):
+                text = " ".join(text.split(" ")[skip:])
                 cites.append(citation(corpus, pid, lang))
-                lines.append(f"- {corpus.summary(pid, role, lang)} [{len(cites)}]")
+                lines.append(f"- {text[:1].upper()}{text[1:]} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
     notes = [" ".join(scope)] if scope else []
     for s in silent or []:
