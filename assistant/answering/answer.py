@@ -225,16 +225,13 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
         ambitions = [pid for pid in ids if corpus.by_id[pid].kind == "ambition"]
         # the manifesto's ambitions bind its signatories, not the party: after the agreements,
         # under a line that says so; within each, stable: the rest keep their order
-        for part in (agreements, ambitions):
-            headed = part is ambitions and bool(agreements)
-            if headed and ambitions:
+        for part, headed in ((agreements, False), (ambitions, bool(agreements))):
+            if headed and part:
                 lines.append(t["list_ambitions"])
             ordered = sorted(part, key=lambda p: lead.get(p, len(lead)))
             said = [corpus.summary(pid, role, lang) for pid in ordered]
             # under that line, without the opening they all share ("One of the manifesto's ambitions is")
-            skip = _shared_opening(said) if headed and len(said) > 1 else 0
-            for pid, text in zip(ordered, said, strict=True):
-                text = " ".join(text.split(" ")[skip:])
+            for pid, text in zip(ordered, _after_shared_opening(said) if headed else said, strict=True):
                 cites.append(citation(corpus, pid, lang))
                 lines.append(f"- {text[:1].upper()}{text[1:]} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
@@ -309,6 +306,12 @@ def _shared_opening(texts: list[str]) -> int:
     return n if n >= 3 else 0
 
 
+def _after_shared_opening(texts: list[str]) -> list[str]:
+    """Each text without the words all of them open with (`_shared_opening`); one text as it is."""
+    skip = _shared_opening(texts) if len(texts) > 1 else 0
+    return [" ".join(text.split(" ")[skip:]) for text in texts]
+
+
 def _lead(pids: list[str], role: str, lang: str, corpus: Corpus) -> str:
     """Each cited provision's summary in the asker's voice with its number; the items of a
     lead-in cited with it ("De ambities van dit manifest zijn:") are listed under it, without
@@ -327,9 +330,7 @@ def _lead(pids: list[str], role: str, lang: str, corpus: Corpus) -> str:
         else:
             blocks.append(sentence)
         if kids := items.get(pid):
-            said = [corpus.summary(c, role, lang) for c in kids]
-            skip = _shared_opening(said) if len(said) > 1 else 0
-            lines = [" ".join(text.split(" ")[skip:]) for text in said]
+            lines = _after_shared_opening([corpus.summary(c, role, lang) for c in kids])
             blocks[-1] += "".join(f"\n- {line[:1].upper()}{line[1:]} [{number[c]}]" for c, line in zip(kids, lines, strict=True))
     return "\n".join(blocks)
 
