@@ -22,6 +22,7 @@ from assistant.learn.bank import (
     KINDS,
     MAX_CONTEXT,
     bank_hash,
+    decide_folder,
     lists_folder,
     load_bank,
     parts_folder,
@@ -1362,7 +1363,8 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder, parts_folder])
+@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder, parts_folder,
+                                    decide_folder])
 def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
     """A model trained before a safety-route or chat-turns pass changed is stale, like one
     trained on another bank."""
