@@ -1266,6 +1266,25 @@ def test_a_safety_route_pass_is_reported_by_recall_and_false_alarms_only() -> No
     assert line.count("—") == 7 and "| 0.500 | 0.200 | 9 |" in line
 
 
+def test_a_decision_only_pass_is_reported_by_its_refusals_only() -> None:
+    """A pass that trains the answer decision only gets its own row: how many of its answerable
+    questions the bank's decision refuses and how many open ones it answers, nothing else."""
+    from dataclasses import replace
+
+    from assistant.training.train import decision_only_figures, report
+
+    q = next(b for b in BANK_QUESTIONS if b.kind == "answer")
+    o = next(b for b in BANK_QUESTIONS if b.kind == "out_of_scope")
+    passes = [replace(q, pass_="p9_hosts")] * 4 + [replace(o, pass_="p9_hosts")] * 2
+    # answered share (answer + list) of each: the first answerable one and the first open one refused
+    decide = np.array([[0.05, 0.05, 0.9, 0, 0], [0.6, 0, 0.4, 0, 0], [0.3, 0.3, 0.4, 0, 0], [0.9, 0, 0.1, 0, 0],
+                       [0.1, 0, 0.9, 0, 0], [0.5, 0, 0.5, 0, 0]])
+    row = decision_only_figures(passes, decide, 0.2)["p9_hosts (decision only)"]
+    assert row == {"n": 6, "abstention_accuracy": 4 / 6, "false_abstention": 0.25, "missed_abstention": 0.5}
+    line = next(x for x in report({"p9_hosts (decision only)": row}, {}, {}).splitlines() if x.startswith("| p9_hosts"))
+    assert line.count("—") == 6 and "| 0.667 | 0.250 | 0.500 |" in line
+
+
 def test_the_untrained_passes_are_valid_bank_files() -> None:
     """The passes kept aside in corpus/questions-next/ load as bank lines with known ids, so they
     can be moved into the bank and trained on at any time."""
