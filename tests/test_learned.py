@@ -22,7 +22,6 @@ from assistant.learn.bank import (
     KINDS,
     MAX_CONTEXT,
     bank_hash,
-    decide_folder,
     lists_folder,
     load_bank,
     parts_folder,
@@ -1266,25 +1265,6 @@ def test_a_safety_route_pass_is_reported_by_recall_and_false_alarms_only() -> No
     assert line.count("—") == 7 and "| 0.500 | 0.200 | 9 |" in line
 
 
-def test_a_decision_only_pass_is_reported_by_its_refusals_only() -> None:
-    """A pass that trains the answer decision only gets its own row: how many of its answerable
-    questions the bank's decision refuses and how many open ones it answers, nothing else."""
-    from dataclasses import replace
-
-    from assistant.training.train import decision_only_figures, report
-
-    q = next(b for b in BANK_QUESTIONS if b.kind == "answer")
-    o = next(b for b in BANK_QUESTIONS if b.kind == "out_of_scope")
-    passes = [replace(q, pass_="p9_hosts")] * 4 + [replace(o, pass_="p9_hosts")] * 2
-    # answered share (answer + list) of each: the first answerable one and the first open one refused
-    decide = np.array([[0.05, 0.05, 0.9, 0, 0], [0.6, 0, 0.4, 0, 0], [0.3, 0.3, 0.4, 0, 0], [0.9, 0, 0.1, 0, 0],
-                       [0.1, 0, 0.9, 0, 0], [0.5, 0, 0.5, 0, 0]])
-    row = decision_only_figures(passes, decide, 0.2)["p9_hosts (decision only)"]
-    assert row == {"n": 6, "abstention_accuracy": 4 / 6, "false_abstention": 0.25, "missed_abstention": 0.5}
-    line = next(x for x in report({"p9_hosts (decision only)": row}, {}, {}).splitlines() if x.startswith("| p9_hosts"))
-    assert line.count("—") == 6 and "| 0.667 | 0.250 | 0.500 |" in line
-
-
 def test_the_untrained_passes_are_valid_bank_files() -> None:
     """The passes kept aside in corpus/questions-next/ load as bank lines with known ids, so they
     can be moved into the bank and trained on at any time."""
@@ -1382,8 +1362,7 @@ def test_a_safety_route_line_without_its_label_is_refused(tmp_path) -> None:
         load_bank(tmp_path, safety_labels=True)
 
 
-@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder, parts_folder,
-                                    decide_folder])
+@pytest.mark.parametrize("folder", [route_folder, turns_folder, short_folder, lists_folder, parts_folder])
 def test_the_bank_hash_covers_the_side_passes(tmp_path, folder) -> None:  # type: ignore[no-untyped-def]
     """A model trained before a safety-route or chat-turns pass changed is stale, like one
     trained on another bank."""

@@ -125,14 +125,6 @@ def parts_folder(folder: Path) -> Path:
     return folder / "parts"
 
 
-def decide_folder(folder: Path) -> Path:
-    """Where the passes live that train the answer decision only: questions that name the
-    asker's situation first (the kind of business, the programme), which the decision needs to
-    see but whose vectors, joined to the bank's nearest questions, would tilt the other models
-    (the README has the measurements)."""
-    return folder / "decide"
-
-
 def load_bank(folder: Path, known: set[str] | None = None, safety_labels: bool = False,
               turns: bool = False) -> list[BankQuestion]:
     """Every question of every pass file in `folder` (the pass is the file's name);
@@ -170,23 +162,21 @@ class Passes:
     short: list[BankQuestion]
     lists: list[BankQuestion]
     parts: list[BankQuestion]
-    decide: list[BankQuestion]
 
 
 def load_passes(folder: Path, known: set[str] | None = None) -> Passes:
     """Every question of the bank in `folder` and of its side folders (`*_folder`)."""
     return Passes(load_bank(folder, known), load_bank(route_folder(folder), known, safety_labels=True),
                   load_bank(turns_folder(folder), known, turns=True), load_bank(short_folder(folder), known),
-                  load_bank(lists_folder(folder), known), load_bank(parts_folder(folder), known),
-                  load_bank(decide_folder(folder), known))
+                  load_bank(lists_folder(folder), known), load_bank(parts_folder(folder), known))
 
 
 def bank_hash(folder: Path) -> str:
-    """Hash of the bank's files and those of its route-only, chat-turn, short-message, list,
-    open-part and decision-only passes: a learned model trained on other data is stale."""
+    """Hash of the bank's files and those of its route-only, chat-turn, short-message, list and
+    open-part passes: a learned model trained on other data is stale."""
     h = hashlib.sha256()
     for path in [*bank_files(folder), *bank_files(route_folder(folder)), *bank_files(turns_folder(folder)),
                  *bank_files(short_folder(folder)), *bank_files(lists_folder(folder)),
-                 *bank_files(parts_folder(folder)), *bank_files(decide_folder(folder))]:
+                 *bank_files(parts_folder(folder))]:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -10,9 +10,7 @@ fold's models, and are scored by a safety model trained on the bank alone. Passe
 chats (`corpus/questions/turns/`) train the reading model only, each message read alone and with
 the one before it through the final models, and are scored pass by pass. Passes of short
 messages (`corpus/questions/short/`) train, with the bank's own short questions, the decision for
-messages of a few words, scored pass by pass beside the general decision. Passes of
-`corpus/questions/decide/` join the answer decision's training in every fold, read through that
-fold's models, and are scored by a decision trained on the bank alone. Passes of answered
+messages of a few words, scored pass by pass beside the general decision. Passes of answered
 questions with and without a second part the code leaves open (`corpus/questions/parts/`) train
 the open-part model and, with their open parts, the topic model. Deterministic: fixed
 solver and seed, no shuffling, so the same bank and embedding model give the same arrays on the
@@ -142,8 +140,6 @@ class Data(Questions):
     #: the passes of answered questions, with and without a matter the code leaves open, that
     #: train the open-part model only
     parts: Questions | None = None
-    #: the passes that train the answer decision only
-    decide: Questions | None = None
 
 
 def _questions(corpus: Corpus, bank: list[BankQuestion], embeddings: object, terms: TermScores) -> Questions:
@@ -168,7 +164,7 @@ def _readings(turns: list[BankQuestion]) -> tuple[list[BankQuestion], list[BankQ
 def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
             route: list[BankQuestion] | None = None, turns: list[BankQuestion] | None = None,
             short: list[BankQuestion] | None = None, lists: list[BankQuestion] | None = None,
-            parts: list[BankQuestion] | None = None, decide: list[BankQuestion] | None = None) -> Data:
+            parts: list[BankQuestion] | None = None) -> Data:
     from langchain_community.retrievers import BM25Retriever
 
     from assistant.search.index import lexical_documents
@@ -184,8 +180,7 @@ def prepare(corpus: Corpus, bank: list[BankQuestion], embeddings: object,
                 turns or None, readings,
                 _questions(corpus, short, embeddings, terms) if short else None,
                 _questions(corpus, lists, embeddings, terms) if lists else None, list_alone,
-                _questions(corpus, parts, embeddings, terms) if parts else None,
-                _questions(corpus, decide, embeddings, terms) if decide else None)  # type: ignore[arg-type]
+                _questions(corpus, parts, embeddings, terms) if parts else None)  # type: ignore[arg-type]
 
 
 def _citations(prob: np.ndarray, min_prob: float, ratio: float) -> list[int]:
@@ -240,31 +235,15 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     route = data.route
     ys_route = np.array([bool(q.safety) for q in route.bank]) if route else np.zeros(0, dtype=bool)
 
-    def side_input(side: Questions, cls_m: Linear, rank_m: Linear, without: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """The decision inputs and ranking of a side folder's questions, read through models
-        (and bank neighbours) that did not see pass `without`, as a question of that pass would be."""
-        hide = None if without is None else np.full(len(side.bank), without)
-        s = question_signals(side.vecs, data.entries, data.bank_vectors, side.bm25, side.n_words, hide)
-        c = cls_m.proba(side.vecs)
-        p = rank_m.proba(rank_features(s, c, *side.context))
-        return decide_input(s, c, p, side.vecs), p
-
     def route_input(cls_m: Linear, rank_m: Linear, without: int | None) -> np.ndarray:
-        """The safety inputs of the route-only questions (see `side_input`)."""
+        """The safety inputs of the route-only questions, read through models (and bank
+        neighbours) that did not see pass `without`, as a question of that pass would be."""
         assert route is not None
-        return safety_input(*side_input(route, cls_m, rank_m, without))
-
-    extra = data.decide
-    yd_extra = np.array([KINDS.index(q.kind) for q in extra.bank]) if extra else np.zeros(0, dtype=int)
-
-    def decision_on(X: np.ndarray, y: np.ndarray, cls_m: Linear, rank_m: Linear, without: int | None,
-                    with_extra: bool = True) -> tuple[Linear, np.ndarray]:
-        """The answer decision fitted on these bank rows and the decision-only questions, with
-        the kinds it has seen."""
-        if extra and with_extra:
-            X, y = np.concatenate([X, side_input(extra, cls_m, rank_m, without)[0]]), np.concatenate([y, yd_extra])
-        d, classes = _fit_linear(X, y, C_decide, decision_weights(y))
-        return _widen(d, classes, len(KINDS)), classes
+        hide = None if without is None else np.full(len(route.bank), without)
+        s = question_signals(route.vecs, data.entries, data.bank_vectors, route.bm25, route.n_words, hide)
+        c = cls_m.proba(route.vecs)
+        p = rank_m.proba(rank_features(s, c, *route.context))
+        return safety_input(decide_input(s, c, p, route.vecs), p)
 
     # 3. decision and safety, out of pass
     Xd = decide_input(sig, cls_oof, rank_oof, data.vecs)
@@ -287,8 +266,8 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
 
     for f in np.unique(passes):
         train_rows = passes != f
-        d, _ = decision_on(Xd[train_rows], yd[train_rows], cls_without[f], rank_without[f], f)
-        decide_oof[passes == f] = d.proba(Xd[passes == f])
+        d, classes = _fit_linear(Xd[train_rows], yd[train_rows], C_decide, decision_weights(yd[train_rows]))
+        decide_oof[passes == f] = _widen(d, classes, len(KINDS)).proba(Xd[passes == f])
         srows = train_rows & labelled
         Xs_f, ys_f = Xs[srows], ys[srows]
         if route:
@@ -369,7 +348,7 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     thresholds["safety_mention_min"] = mention_threshold(blend_oof, ys, left)
 
     # 5. final models on everything
-    decide, classes = decision_on(Xd, yd, cls, ranker, None)
+    decide, classes = _fit_linear(Xd, yd, C_decide, decision_weights(yd))
     if len(classes) != len(KINDS):
         raise ValueError("the bank needs questions of every kind: " + ", ".join(KINDS))
     safety, _ = _fit_linear(np.concatenate([Xs[labelled], Xs_route]),
@@ -383,10 +362,6 @@ def train(data: Data, C_cls: float = 4.0, C_rank: float = 1.0, C_decide: float =
     figures |= topic_figures
     if route:
         figures |= route_figures(route.bank, routes(route_oof, route_blend, thresholds))
-    if extra:  # scored by a decision trained on the bank alone
-        alone, _ = decision_on(Xd, yd, cls, ranker, None, with_extra=False)
-        figures |= decision_only_figures(extra.bank, alone.proba(side_input(extra, cls, ranker, None)[0]),
-                                         thresholds["answer_min"])
     reading = None
     if data.turns:
         X, right = turn_readings(data, cls, ranker, decide, thresholds["answer_min"])
@@ -1117,23 +1092,6 @@ def route_figures(route: list[BankQuestion], routed: np.ndarray) -> dict:
     return out
 
 
-def decision_only_figures(questions: list[BankQuestion], decide: np.ndarray, answer_min: float) -> dict:
-    """Each decision-only pass scored by a decision trained on the bank alone."""
-    abstained = _abstains(decide, answer_min)
-    out: dict[str, dict] = {}
-    for name in sorted({q.pass_ for q in questions}):
-        rows = [i for i, q in enumerate(questions) if q.pass_ == name]
-        ans = [abstained[i] for i in rows if questions[i].answered]
-        una = [abstained[i] for i in rows if not questions[i].answered]
-        out[f"{name} (decision only)"] = {
-            "n": len(rows),
-            "abstention_accuracy": float(np.mean([abstained[i] != questions[i].answered for i in rows])),
-            "false_abstention": float(np.mean(ans)) if ans else 0.0,
-            "missed_abstention": float(1 - np.mean(una)) if una else 0.0,
-        }
-    return out
-
-
 #: false-alarm rates at which the training report gives the safety model's recall
 FALSE_ALARM_RATES = (0.02, 0.03, 0.04, 0.05)
 
@@ -1158,12 +1116,11 @@ def run(corpus: Corpus, bank_dir: Path, embeddings: object, expected: dict, log=
     log(f"{len(bank)} bank questions in {len({q.pass_ for q in bank})} passes, "
         f"{len(route)} more for the safety route only, {len(turns)} chat turns for the choice of reading, "
         f"{len(short)} short messages for the short-message decision, {len(lists)} list questions for the "
-        f"choices of party and phase, {len(parts)} answered questions for the open-part model, "
-        f"{len(ps.decide)} questions for the answer decision only")
+        f"choices of party and phase, {len(parts)} answered questions for the open-part model")
     # BLAS results depend on how many threads split the work, and the thresholds are picked on a
     # grid: a fixed count keeps training reproducible whatever the caller set for answering
     with threadpool_limits(limits=TRAINING_THREADS, user_api="blas"):
-        data = prepare(corpus, bank, embeddings, route, turns, short, lists, parts, ps.decide)
+        data = prepare(corpus, bank, embeddings, route, turns, short, lists, parts)
         model, figures = train(data, log=log)
     model.meta = {**model.meta, **expected, "pids": [p.id for p in corpus.provisions], "figures": figures}
     return model, figures
@@ -1272,9 +1229,7 @@ def report(figures: dict, thresholds: dict[str, float], meta: dict) -> str:
              "Each row is one writing pass of `corpus/questions/`, scored by models trained on the other "
              "passes (features computed without that pass's questions); `all` pools those predictions. "
              "A pass of `corpus/questions/safety/` trains the safety route only; it is scored by safety "
-             "models trained on the bank alone, a pass of `corpus/questions/decide/` (which trains the "
-             "answer decision only) by a decision trained on the bank alone. `safety_recall` and "
-             "`safety_false_alarm` count the "
+             "models trained on the bank alone. `safety_recall` and `safety_false_alarm` count the "
              "questions that take the safety route by either tier (the safety model at `safety_min`, or "
              "its blend with the word model at `safety_words_min`). "
              "`cited_hit`: a gold provision among those the answer cites. The thresholds below were "
