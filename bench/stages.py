@@ -81,7 +81,7 @@ def instrument(a: Any, st: Stages) -> None:
     st.wrap(r, "lexical_scores", "examine.bm25")
     for part in ("cls", "ranker", "decide", "topic"):
         st.wrap(getattr(m, part), "proba", f"model.{part}.proba")
-    for name in ("decision", "safety_score", "safety_words_of", "party_of", "phase_of", "topic_proba"):
+    for name in ("decision", "safety_score", "party_of", "phase_of", "topic_proba"):
         st.wrap(m, name, f"model.{name}")
     for words in ("safety_words", "topic_words"):
         if getattr(m, words, None) is not None:

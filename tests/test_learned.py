@@ -30,7 +30,7 @@ from assistant.learn.bank import (
     turns_folder,
 )
 from assistant.learn.model import LearnedModel, Linear, SafetyScore
-from assistant.learn.signals import NEIGHBOURS, PIECE, BankVectors, _nearest, list_input
+from assistant.learn.signals import PIECE, BankVectors, list_input
 from assistant.search.retrieve import Hit, names_track
 from assistant.text.tokens import word_count
 from assistant.training.store import expected_meta, shipped_path
@@ -730,8 +730,8 @@ def _bank_of(rows: int, dim: int = 64) -> BankVectors:
 
 @pytest.mark.parametrize("rows", [10, PIECE + 1, PIECE + 2, 2 * PIECE + 1044])
 def test_the_split_bank_product_equals_the_whole_product(rows: int) -> None:
-    """One question's similarities, computed piecewise by two threads, are the very numbers of
-    the plain product, so answers do not depend on it."""
+    """One question's similarities, computed piecewise by two threads (or one, when there is a
+    single piece), are the very numbers of the plain product, so answers do not depend on it."""
     from threadpoolctl import threadpool_limits
 
     bank = _bank_of(rows)
@@ -739,32 +739,6 @@ def test_the_split_bank_product_equals_the_whole_product(rows: int) -> None:
     with threadpool_limits(limits=1, user_api="blas"):  # as when answering (assistant.build)
         assert np.array_equal(bank.similarities(one), one @ bank.columns)
         assert np.array_equal(bank.similarities(many), many @ bank.columns)
-
-
-def test_a_begun_bank_product_gives_the_whole_product_after_other_work() -> None:
-    """The product begun before other work (as `examine` begins it) ends with the very numbers
-    of the plain product, whichever thread took which piece."""
-    from threadpoolctl import threadpool_limits
-
-    bank = _bank_of(3 * PIECE + 7)
-    rng = np.random.default_rng(5)
-    with threadpool_limits(limits=1, user_api="blas"):
-        for _ in range(20):
-            q = rng.normal(size=(1, bank.matrix.shape[1])).astype(np.float32)
-            product = bank.start(q)
-            np.linalg.svd(rng.normal(size=(60, 60)))  # the caller's own work meanwhile
-            assert np.array_equal(product.result(), q @ bank.columns)
-
-
-@pytest.mark.parametrize("rows", [NEIGHBOURS - 3, NEIGHBOURS, 65, 640, 5000])
-def test_the_nearest_bank_questions_are_the_best_in_order_with_ties_to_the_leftmost(rows: int) -> None:
-    """`_nearest` gives what a full stable sort gives, also where equal similarities (a question
-    the bank holds twice) straddle the last place kept."""
-    rng = np.random.default_rng(6)
-    sims = rng.normal(size=(4, rows)).astype(np.float32).round(1)  # rounding makes many ties
-    sims[2] = 0.5  # a row of equal similarities
-    k = min(NEIGHBOURS, rows)
-    assert np.array_equal(_nearest(sims, k), np.argsort(-sims, axis=1, kind="stable")[:, :k])
 
 
 def test_the_split_bank_product_does_not_wait_for_a_busy_helper() -> None:

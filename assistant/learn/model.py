@@ -180,19 +180,10 @@ class LearnedModel:
         w = self.thresholds.get("topic_word_weight", 0.0)
         return ((1.0 - w) * p + w * words).astype(np.float32), words
 
-    def safety_words_of(self, text: str) -> float | None:
-        """P(safety question) by the word model alone; None without one or when training gave
-        it no weight."""
-        if not self.thresholds.get("safety_word_weight", 0.0) or self.safety_words is None:
-            return None
-        return float(self.safety_words.proba([text])[0])
-
-    def safety_score(self, safety_in: np.ndarray, text: str, n_words: int,
-                     word_p: float | None = None) -> SafetyScore:
+    def safety_score(self, safety_in: np.ndarray, text: str, n_words: int) -> SafetyScore:
         """P(safety question) by the safety model alone, and blended with the word model as
         training weighted them, with the thresholds that go with them: a short message is scored
-        by the safety model trained on short messages. `word_p` is `safety_words_of(text)`,
-        when the caller has it already."""
+        by the safety model trained on short messages."""
         t = self.thresholds
         if self.safety_short is not None and self._short(n_words):
             model, mins = self.safety_short, (t["safety_min_short"], t["safety_words_min_short"],
@@ -201,9 +192,7 @@ class LearnedModel:
             model, mins = self.safety, (t["safety_min"], t["safety_words_min"], t.get("safety_mention_min", 1.0))
         w = t.get("safety_word_weight", 0.0)
         p = float(model.proba(safety_in)[0])
-        if word_p is None:
-            word_p = self.safety_words_of(text)
-        blend = p if word_p is None else (1.0 - w) * p + w * word_p
+        blend = p if not w or self.safety_words is None else (1.0 - w) * p + w * float(self.safety_words.proba([text])[0])
         return SafetyScore(p, blend, *mins)
 
     def save(self, path: Path) -> None:

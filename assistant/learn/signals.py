@@ -9,9 +9,7 @@ models see the same features in both.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,8 +25,6 @@ NEIGHBOURS = 10
 #: OpenBLAS computes a row times a matrix in runs of this many columns: pieces cut at these
 #: bounds give exactly the numbers of the whole product (a test checks it)
 PIECE = 4096
-#: columns per block whose maxima bound the nearest bank questions' similarities (`_nearest`)
-_BLOCK = 64
 
 RANK_FEATURES = (
     "d_text", "d_summary", "d_title", "bank_max", "bank_vote", "cls", "log_cls", "bm25_rel",
@@ -80,38 +76,6 @@ class Entries:
                          for cols, order, starts, owners in self._by_group], axis=2)
 
 
-class BankProduct:
-    """One question's similarities to the bank, computed in pieces that two threads take in
-    turn: the helper thread starts at once, the caller joins in `result()` when it has done
-    what it could meanwhile. The product reads the whole bank (19 MB), bound by memory
-    bandwidth and not the GIL, which NumPy releases; a helper busy with another question
-    leaves every piece to the caller."""
-
-    def __init__(self, qvecs: np.ndarray, columns: np.ndarray, pieces: list[tuple[int, int]],
-                 helper: ThreadPoolExecutor | None) -> None:
-        self._q, self._columns, self._pieces = qvecs, columns, pieces
-        self._out = np.empty((qvecs.shape[0], columns.shape[1]), dtype=np.float32)
-        self._next = itertools.count()  # its next() is one call under the GIL: no piece is taken twice
-        self._helper = None
-        if helper is not None and qvecs.shape[0] == 1:
-            self._helper = helper.submit(self._work)
-            time.sleep(0)  # lets go of the GIL, which the helper needs to start, until the caller next does
-
-    def _work(self) -> None:
-        for i in self._next:
-            if i >= len(self._pieces):
-                return
-            a, b = self._pieces[i]
-            np.matmul(self._q, self._columns[:, a:b], out=self._out[:, a:b])
-
-    def result(self) -> np.ndarray:
-        """(N, B) similarities, once every piece is done."""
-        self._work()
-        if self._helper is not None and not self._helper.cancel():
-            self._helper.result()
-        return self._out
-
-
 @dataclass
 class BankVectors:
     """The bank's questions as vectors with their labels, for nearest-question features."""
@@ -133,20 +97,32 @@ class BankVectors:
         pieces = [(a, min(a + PIECE, n)) for a in range(0, n, PIECE)]
         if len(pieces) > 1 and n - pieces[-1][0] == 1:  # one column alone would be a dot product, rounded otherwise
             pieces[-2:] = [(pieces[-2][0], n)]
-        self._pieces = pieces
+        self._mine, self._theirs = pieces[0::2], pieces[1::2]
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        self._helper = ThreadPoolExecutor(1, thread_name_prefix="bank") if cores > 1 else None
-
-    def start(self, qvecs: np.ndarray) -> BankProduct:
-        """Begin one question's similarities to every bank question on the helper thread, so
-        that the caller can do work that does not need them; `result()` finishes the product."""
-        return BankProduct(qvecs, self.columns, self._pieces, self._helper)
+        self._helper = ThreadPoolExecutor(1, thread_name_prefix="bank") if cores > 1 and self._theirs else None
 
     def similarities(self, qvecs: np.ndarray) -> np.ndarray:
-        """(N, D) unit vectors → (N, B) similarity to every bank question."""
+        """(N, D) unit vectors → (N, B) similarity to every bank question.
+
+        One question's product reads the whole bank (19 MB) and is bound by one core's memory
+        bandwidth, so with a second core a helper thread computes every other piece of it. If the
+        helper is still busy with another question, this thread does that part itself.
+        """
         if qvecs.shape[0] != 1 or self._helper is None:
             return qvecs @ self.columns
-        return self.start(qvecs).result()
+        out = np.empty((1, self.columns.shape[1]), dtype=np.float32)
+
+        def fill(pieces: list[tuple[int, int]]) -> None:
+            for a, b in pieces:
+                np.matmul(qvecs, self.columns[:, a:b], out=out[:, a:b])
+
+        theirs = self._helper.submit(fill, self._theirs)
+        fill(self._mine)
+        if theirs.cancel():
+            fill(self._theirs)
+        else:
+            theirs.result()
+        return out
 
     def best_per_provision(self, sims: np.ndarray) -> np.ndarray:
         """(N, B) similarities → (N, P): the most similar bank question each provision answers."""
@@ -156,24 +132,6 @@ class BankVectors:
     def best_per_kind(self, sims: np.ndarray) -> np.ndarray:
         """(N, B) similarities → (N, kinds): the most similar bank question of each kind."""
         return _grouped_max(sims, *self._kinds, len(KINDS))
-
-
-def _nearest(sims: np.ndarray, k: int) -> np.ndarray:
-    """(N, B) similarities → (N, k) columns of the k highest per row, best first; of equal
-    similarities the leftmost column first.
-
-    The k-th best block maximum bounds the k-th best similarity from below, so only the few
-    columns at or above it are sorted: several times faster than a partition of the row."""
-    starts = np.arange(0, sims.shape[1], _BLOCK)
-    if len(starts) < k:
-        return np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    block_max = np.maximum.reduceat(sims, starts, axis=1)
-    bound = np.partition(block_max, len(starts) - k, axis=1)[:, len(starts) - k]
-    out = np.empty((sims.shape[0], k), dtype=np.int64)
-    for row, (s, b) in enumerate(zip(sims, bound, strict=True)):
-        cols = np.flatnonzero(s >= b)
-        out[row] = cols[np.argsort(-s[cols], kind="stable")[:k]]
-    return out
 
 
 def _recip_rank(scores: np.ndarray) -> np.ndarray:
@@ -202,18 +160,20 @@ class QuestionSignals:
 
 def question_signals(
     qvecs: np.ndarray, entries: Entries, bank: BankVectors, bm25: np.ndarray, n_words: np.ndarray,
-    exclude_pass: np.ndarray | None = None, product: BankProduct | None = None,
+    exclude_pass: np.ndarray | None = None,
 ) -> QuestionSignals:
-    """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i.
-    `product`, begun by `bank.start(qvecs)`, gives the bank similarities when begun earlier."""
+    """Signals for N question vectors; `exclude_pass[i]` hides that pass's bank questions from i."""
     n_prov = bank.labels.shape[1]
     fields = entries.per_provision(qvecs @ entries.matrix.T, n_prov)
-    sims = product.result() if product is not None else bank.similarities(qvecs)  # (N, B)
+    sims = bank.similarities(qvecs)  # (N, B)
     if exclude_pass is not None:
         sims = np.where(bank.pass_index[None, :] == exclude_pass[:, None], -2.0, sims)
     bank_max = bank.best_per_provision(sims)
     kind_max = bank.best_per_kind(sims)
-    nearest = _nearest(sims, min(NEIGHBOURS, sims.shape[1]))
+    k = min(NEIGHBOURS, sims.shape[1])
+    nearest = np.argpartition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+    nearest = np.take_along_axis(nearest, np.argsort(-np.take_along_axis(sims, nearest, axis=1),
+                                                     axis=1, kind="stable"), axis=1)
     near_sims = np.clip(np.take_along_axis(sims, nearest, axis=1), 0.0, None)
     weight = near_sims / np.maximum(near_sims.sum(axis=1, keepdims=True), 1e-9)
     bank_vote = np.einsum("nk,nkp->np", weight, bank.labels[nearest].astype(np.float32))

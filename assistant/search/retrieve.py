@@ -202,20 +202,17 @@ class Retriever:
         """Rank every provision for a query and judge what kind of question it is."""
         q = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
         q = (q / (np.linalg.norm(q) or 1.0))[None, :]
+        tokens = analyze(query)
+        bm25 = self.lexical_scores(tokens)
         bank = self._bank
-        product = bank.start(q)  # what follows up to the signals does not need it, and overlaps it
-        bm25 = self.lexical_scores(analyze(query))
+        sig = question_signals(q, self._entries, bank, bm25[None, :], np.array([len(words(query))], dtype=np.float32))
         cls = self.model.cls.proba(q)
-        topic_prob, word_prob = self.model.topic_proba(q, query)
-        safety_words = self.model.safety_words_of(query)
-        sig = question_signals(q, self._entries, bank, bm25[None, :], np.array([len(words(query))], dtype=np.float32),
-                               product=product)
         prob = self.model.ranker.proba(rank_features(sig, cls, *self._fit(role, track)))
         decide_in = decide_input(sig, cls, prob, q)
         # the choice of reading was trained on the general decision of each reading
         general = self.model.decide.proba(decide_in)[0]
         decision, answer_min = self.model.decision(decide_in, word_count(query), general)
-        safety = self.model.safety_score(safety_input(decide_in, prob), query, word_count(query), safety_words)
+        safety = self.model.safety_score(safety_input(decide_in, prob), query, word_count(query))
         dense = np.maximum(sig.fields[0, :, 0], sig.fields[0, :, 1])
         hits = []
         for i in np.argsort(-prob[0], kind="stable"):
@@ -224,6 +221,7 @@ class Retriever:
                 hits.append(Hit(pid, float(prob[0, i])))
                 if len(hits) == MAX_HITS:  # nothing reads further down the ranking
                     break
+        topic_prob, word_prob = self.model.topic_proba(q, query)
         best = int(topic_prob[0].argmax())
         topic = self.model.meta["topics"][best] if topic_prob[0, best] >= self.model.thresholds["topic_min"] else None
         row = int(sig.nearest[0, 0])
