@@ -233,7 +233,7 @@ def _list_answer(question: str, lang: str, role: str, hits: list[Hit], corpus: C
             # under that line, without the opening they all share ("One of the manifesto's ambitions is")
             for pid, text in zip(ordered, _after_shared_opening(said) if headed else said, strict=True):
                 cites.append(citation(corpus, pid, lang))
-                lines.append(f"- {text[:1].upper()}{text[1:]} [{len(cites)}]")
+                lines.append(f"- {text} [{len(cites)}]")
     scope, stated = _scope(corpus, [c.id for c in cites], [], track, lang, role) if track else ([], [])
     notes = [" ".join(scope)] if scope else []
     for s in silent or []:
@@ -307,9 +307,11 @@ def _shared_opening(texts: list[str]) -> int:
 
 
 def _after_shared_opening(texts: list[str]) -> list[str]:
-    """Each text without the words all of them open with (`_shared_opening`); one text as it is."""
+    """Each text without the words all of them open with (`_shared_opening`), from a capital;
+    one text as it is."""
     skip = _shared_opening(texts) if len(texts) > 1 else 0
-    return [" ".join(text.split(" ")[skip:]) for text in texts]
+    rest = [" ".join(text.split(" ")[skip:]) for text in texts]
+    return [f"{text[:1].upper()}{text[1:]}" for text in rest]
 
 
 def _lead(pids: list[str], role: str, lang: str, corpus: Corpus) -> str:
@@ -331,7 +333,7 @@ def _lead(pids: list[str], role: str, lang: str, corpus: Corpus) -> str:
             blocks.append(sentence)
         if kids := items.get(pid):
             lines = _after_shared_opening([corpus.summary(c, role, lang) for c in kids])
-            blocks[-1] += "".join(f"\n- {line[:1].upper()}{line[1:]} [{number[c]}]" for c, line in zip(kids, lines, strict=True))
+            blocks[-1] += "".join(f"\n- {line} [{number[c]}]" for c, line in zip(kids, lines, strict=True))
     return "\n".join(blocks)
 
 
